@@ -1,0 +1,1 @@
+# Work in progress: replaced by the full runtime (issue 5).
