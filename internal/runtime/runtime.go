@@ -14,3 +14,7 @@ const ScriptDir = "/opt/aqueduct"
 //
 //go:embed aqueduct_runtime.py
 var Script []byte
+
+// Version is the runtime's __version__; `python3 aqueduct_runtime.py --version`
+// prints it, so an image build can check the copy it ships.
+const Version = "1.0.0"

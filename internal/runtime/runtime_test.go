@@ -1,0 +1,84 @@
+package runtime_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
+)
+
+func python(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is needed to test the runtime (it is on every dev machine and in CI): %v", err)
+	}
+	return p
+}
+
+func TestPythonUnitTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the runtime in subprocesses")
+	}
+	cmd := exec.Command(python(t), "-m", "unittest", "discover", "-s", ".", "-p", "test_*.py")
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python unittest failed: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("\nOK")) {
+		t.Fatalf("python unittest did not report OK:\n%s", out)
+	}
+	t.Logf("%s", lastLines(out, 3))
+}
+
+func TestScriptIsTheEmbeddedFile(t *testing.T) {
+	onDisk, err := os.ReadFile(runtime.ScriptName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(runtime.Script, onDisk) {
+		t.Fatal("embedded Script differs from aqueduct_runtime.py")
+	}
+	if len(runtime.Script) < 4096 {
+		t.Fatalf("Script is %d bytes; the runtime is not embedded", len(runtime.Script))
+	}
+	for _, want := range []string{
+		"/2018-06-01/runtime", "invocation/next", "init/error", "Lambda-Runtime-Function-Error-Type",
+		runtime.ContentTypeJSON, runtime.ContentTypePickle, runtime.ContentTypeBytes,
+		`__version__ = "` + runtime.Version + `"`,
+	} {
+		if !bytes.Contains(runtime.Script, []byte(want)) {
+			t.Errorf("Script lacks %q", want)
+		}
+	}
+}
+
+func TestEmbeddedScriptPrintsVersion(t *testing.T) {
+	// Run the embedded bytes, as an image would, not the file beside the test.
+	path := filepath.Join(t.TempDir(), runtime.ScriptName)
+	if err := os.WriteFile(path, runtime.Script, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python(t), path, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	want := fmt.Sprintf("aqueduct-runtime %s (event version %d,", runtime.Version, runtime.EventVersion)
+	if !strings.HasPrefix(string(out), want) {
+		t.Fatalf("--version printed %q, want prefix %q", out, want)
+	}
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
