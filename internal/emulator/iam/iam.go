@@ -1,0 +1,621 @@
+// Package iam emulates the IAM and STS calls the provider makes, over the
+// awsQuery protocol the aws-sdk-go-v2 iam and sts clients speak: form-encoded
+// requests, XML responses.
+package iam
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+)
+
+const (
+	iamXMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+	stsXMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+)
+
+// Options configures the service.
+type Options struct {
+	// DataDir, when set, is where roles are kept across restarts.
+	DataDir string
+}
+
+// Role is one emulated IAM role.
+type Role struct {
+	Name                     string    `json:"name"`
+	ID                       string    `json:"id"`
+	Path                     string    `json:"path"`
+	Arn                      string    `json:"arn"`
+	AssumeRolePolicyDocument string    `json:"assume_role_policy_document"`
+	Description              string    `json:"description,omitempty"`
+	MaxSessionDuration       int       `json:"max_session_duration"`
+	PermissionsBoundary      string    `json:"permissions_boundary,omitempty"`
+	Created                  time.Time `json:"created"`
+	Tags                     []Tag     `json:"tags,omitempty"`
+	AttachedPolicies         []string  `json:"attached_policies,omitempty"`
+}
+
+// Tag is an IAM tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Service holds the roles and serves IAM and STS.
+type Service struct {
+	file string // "" when in memory
+
+	mu    sync.Mutex
+	roles map[string]*Role // by name; IAM role names are unique case-insensitively, keyed lower-case
+}
+
+// New returns a service, loading roles from opts.DataDir when it has any.
+func New(opts Options) (*Service, error) {
+	s := &Service{roles: map[string]*Role{}}
+	if opts.DataDir == "" {
+		return s, nil
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("iam: %w", err)
+	}
+	s.file = filepath.Join(opts.DataDir, "roles.json")
+	b, err := os.ReadFile(s.file)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("iam: %w", err)
+	}
+	var roles []*Role
+	if err := json.Unmarshal(b, &roles); err != nil {
+		return nil, fmt.Errorf("iam: reading %s: %w", s.file, err)
+	}
+	for _, r := range roles {
+		s.roles[strings.ToLower(r.Name)] = r
+	}
+	return s, nil
+}
+
+// Reset drops every role.
+func (s *Service) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roles = map[string]*Role{}
+	_ = s.saveLocked()
+}
+
+// Close writes the roles out once more; every change is already saved.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveLocked()
+}
+
+// saveLocked writes the roles atomically, so a crash never leaves half a file.
+func (s *Service) saveLocked() error {
+	if s.file == "" {
+		return nil
+	}
+	roles := make([]*Role, 0, len(s.roles))
+	for _, r := range s.roles {
+		roles = append(roles, r)
+	}
+	sort.Slice(roles, func(i, j int) bool { return roles[i].Name < roles[j].Name })
+	b, err := json.MarshalIndent(roles, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.file + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.file)
+}
+
+// Role returns a copy of the named role.
+func (s *Service) Role(name string) (Role, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.roles[strings.ToLower(name)]
+	if !ok {
+		return Role{}, false
+	}
+	return *r, true
+}
+
+// errCannotAssume is what Lambda answers for a role that is missing or does
+// not trust it.
+var errCannotAssume = errors.New("The role defined for the function cannot be assumed by Lambda.")
+
+// CheckLambdaRole reports whether Lambda could assume roleARN: the role
+// exists and its trust policy allows sts:AssumeRole to lambda.amazonaws.com.
+func (s *Service) CheckLambdaRole(roleARN string) error {
+	i := strings.Index(roleARN, ":role/")
+	if !strings.HasPrefix(roleARN, "arn:aws:iam::") || i < 0 {
+		return errCannotAssume
+	}
+	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
+	r, ok := s.Role(name)
+	if !ok || r.Arn != roleARN {
+		return errCannotAssume
+	}
+	if !TrustsService(r.AssumeRolePolicyDocument, "lambda.amazonaws.com") {
+		return errCannotAssume
+	}
+	return nil
+}
+
+// TrustsService reports whether a trust policy lets service assume the role.
+func TrustsService(doc, service string) bool {
+	var p struct {
+		Statement json.RawMessage
+	}
+	if json.Unmarshal([]byte(doc), &p) != nil {
+		return false
+	}
+	type statement struct {
+		Effect    string
+		Action    json.RawMessage
+		Principal json.RawMessage
+	}
+	var stmts []statement
+	if json.Unmarshal(p.Statement, &stmts) != nil {
+		var one statement
+		if json.Unmarshal(p.Statement, &one) != nil {
+			return false
+		}
+		stmts = []statement{one}
+	}
+	for _, st := range stmts {
+		if st.Effect != "Allow" {
+			continue
+		}
+		if !anyMatch(stringOrList(st.Action), "sts:AssumeRole", "sts:*", "*") {
+			continue
+		}
+		var star string
+		if json.Unmarshal(st.Principal, &star) == nil && star == "*" {
+			return true
+		}
+		var pr map[string]json.RawMessage
+		if json.Unmarshal(st.Principal, &pr) != nil {
+			continue
+		}
+		if anyMatch(stringOrList(pr["Service"]), service) {
+			return true
+		}
+	}
+	return false
+}
+
+func stringOrList(raw json.RawMessage) []string {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}
+	}
+	var many []string
+	_ = json.Unmarshal(raw, &many)
+	return many
+}
+
+func anyMatch(have []string, want ...string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if strings.EqualFold(h, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apiError is an error in the awsQuery shape.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func noSuchRole(name string) *apiError {
+	return &apiError{404, "NoSuchEntity", fmt.Sprintf("The role with name %s cannot be found.", name)}
+}
+
+func validation(msg string) *apiError { return &apiError{400, "ValidationError", msg} }
+
+// Operation returns the awsQuery action of a request, parsing its form.
+func Operation(r *http.Request) string {
+	if err := r.ParseForm(); err != nil {
+		return ""
+	}
+	return r.Form.Get("Action")
+}
+
+// IsSTSAction reports whether action belongs to STS rather than IAM; used to
+// route unsigned requests.
+func IsSTSAction(action string) bool {
+	switch action {
+	case "GetCallerIdentity", "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity",
+		"GetAccessKeyInfo", "DecodeAuthorizationMessage", "GetFederationToken":
+		return true
+	}
+	return false
+}
+
+// ServeIAM answers an IAM request.
+func (s *Service) ServeIAM(w http.ResponseWriter, r *http.Request) {
+	action := Operation(r)
+	var (
+		result any
+		err    error
+	)
+	switch action {
+	case "CreateRole":
+		result, err = s.createRole(r)
+	case "GetRole":
+		result, err = s.getRole(r)
+	case "DeleteRole":
+		err = s.deleteRole(r)
+	case "AttachRolePolicy":
+		err = s.attachRolePolicy(r)
+	case "DetachRolePolicy":
+		err = s.detachRolePolicy(r)
+	case "ListAttachedRolePolicies":
+		result, err = s.listAttachedRolePolicies(r)
+	default:
+		err = &apiError{400, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2010-05-08", action)}
+	}
+	writeResult(w, iamXMLNS, action, result, err)
+}
+
+// ServeSTS answers an STS request.
+func (s *Service) ServeSTS(w http.ResponseWriter, r *http.Request) {
+	action := Operation(r)
+	var (
+		result any
+		err    error
+	)
+	switch action {
+	case "GetCallerIdentity":
+		result = callerIdentity{
+			Account: awsproto.AccountID,
+			Arn:     "arn:aws:iam::" + awsproto.AccountID + ":root",
+			UserID:  awsproto.AccountID,
+		}
+	default:
+		err = &apiError{400, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2011-06-15", action)}
+	}
+	writeResult(w, stsXMLNS, action, result, err)
+}
+
+type callerIdentity struct {
+	Account string `xml:"Account"`
+	Arn     string `xml:"Arn"`
+	UserID  string `xml:"UserId"`
+}
+
+// writeResult wraps result as <ActionResponse><ActionResult>…, which is where
+// the SDK's awsQuery deserializer looks for it.
+func writeResult(w http.ResponseWriter, xmlns, action string, result any, err error) {
+	reqID := awsproto.RequestID()
+	w.Header().Set("X-Amzn-RequestId", reqID)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = &apiError{500, "ServiceFailure", err.Error()}
+		}
+		awsproto.QueryError(w, ae.status, ae.code, ae.message)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(xml.Header))
+	enc := xml.NewEncoder(w)
+	resp := xml.StartElement{
+		Name: xml.Name{Local: action + "Response"},
+		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: xmlns}},
+	}
+	res := xml.StartElement{Name: xml.Name{Local: action + "Result"}}
+	_ = enc.EncodeToken(resp)
+	if result != nil {
+		_ = enc.EncodeElement(result, res)
+	} else {
+		_ = enc.EncodeToken(res)
+		_ = enc.EncodeToken(res.End())
+	}
+	_ = enc.EncodeElement(struct {
+		RequestID string `xml:"RequestId"`
+	}{reqID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
+	_ = enc.EncodeToken(resp.End())
+	_ = enc.Flush()
+}
+
+var (
+	roleNameRE  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	rolePathRE  = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
+	policyArnRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\x21-\x7E]+/)*([\w+=,.@-]+)$`)
+)
+
+func (s *Service) createRole(r *http.Request) (any, error) {
+	name := r.Form.Get("RoleName")
+	doc := r.Form.Get("AssumeRolePolicyDocument")
+	path := r.Form.Get("Path")
+	if path == "" {
+		path = "/"
+	}
+	switch {
+	case name == "":
+		return nil, validation("1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null")
+	case !roleNameRE.MatchString(name):
+		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name))
+	case doc == "":
+		return nil, validation("1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null")
+	case len(path) > 512 || !rolePathRE.MatchString(path):
+		return nil, validation(fmt.Sprintf("The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters. Value: %s", path))
+	}
+	if !json.Valid([]byte(doc)) {
+		return nil, &apiError{400, "MalformedPolicyDocument", "This policy contains invalid Json"}
+	}
+	maxSession := 3600
+	if v := r.Form.Get("MaxSessionDuration"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 3600 || n > 43200 {
+			return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200", v))
+		}
+		maxSession = n
+	}
+	boundary := r.Form.Get("PermissionsBoundary")
+	if boundary != "" && !policyArnRE.MatchString(boundary) {
+		return nil, &apiError{400, "InvalidInput", fmt.Sprintf("ARN %s is not valid.", boundary)}
+	}
+	var tags []Tag
+	for i := 1; ; i++ {
+		k, ok := r.Form[fmt.Sprintf("Tags.member.%d.Key", i)]
+		if !ok {
+			break
+		}
+		tags = append(tags, Tag{Key: k[0], Value: r.Form.Get(fmt.Sprintf("Tags.member.%d.Value", i))})
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.roles[strings.ToLower(name)]; ok {
+		return nil, &apiError{409, "EntityAlreadyExists", fmt.Sprintf("Role with name %s already exists.", name)}
+	}
+	role := &Role{
+		Name:                     name,
+		ID:                       "AROA" + randomID(17),
+		Path:                     path,
+		Arn:                      "arn:aws:iam::" + awsproto.AccountID + ":role" + path + name,
+		AssumeRolePolicyDocument: doc,
+		Description:              r.Form.Get("Description"),
+		MaxSessionDuration:       maxSession,
+		PermissionsBoundary:      boundary,
+		Created:                  time.Now().UTC().Truncate(time.Second),
+		Tags:                     tags,
+	}
+	s.roles[strings.ToLower(name)] = role
+	if err := s.saveLocked(); err != nil {
+		return nil, err
+	}
+	return roleResult{Role: toXML(role)}, nil
+}
+
+func (s *Service) getRole(r *http.Request) (any, error) {
+	name := r.Form.Get("RoleName")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	role, ok := s.roles[strings.ToLower(name)]
+	if !ok {
+		return nil, noSuchRole(name)
+	}
+	return roleResult{Role: toXML(role)}, nil
+}
+
+func (s *Service) deleteRole(r *http.Request) error {
+	name := r.Form.Get("RoleName")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	role, ok := s.roles[strings.ToLower(name)]
+	if !ok {
+		return noSuchRole(name)
+	}
+	if len(role.AttachedPolicies) > 0 {
+		return &apiError{409, "DeleteConflict", "Cannot delete entity, must detach all policies first."}
+	}
+	delete(s.roles, strings.ToLower(name))
+	return s.saveLocked()
+}
+
+func (s *Service) attachRolePolicy(r *http.Request) error {
+	name, arn := r.Form.Get("RoleName"), r.Form.Get("PolicyArn")
+	if !policyArnRE.MatchString(arn) {
+		return &apiError{400, "InvalidInput", fmt.Sprintf("ARN %s is not valid.", arn)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	role, ok := s.roles[strings.ToLower(name)]
+	if !ok {
+		return noSuchRole(name)
+	}
+	for _, a := range role.AttachedPolicies {
+		if a == arn {
+			return nil // attaching twice is a no-op in IAM
+		}
+	}
+	role.AttachedPolicies = append(role.AttachedPolicies, arn)
+	return s.saveLocked()
+}
+
+func (s *Service) detachRolePolicy(r *http.Request) error {
+	name, arn := r.Form.Get("RoleName"), r.Form.Get("PolicyArn")
+	if !policyArnRE.MatchString(arn) {
+		return &apiError{400, "InvalidInput", fmt.Sprintf("ARN %s is not valid.", arn)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	role, ok := s.roles[strings.ToLower(name)]
+	if !ok {
+		return noSuchRole(name)
+	}
+	for i, a := range role.AttachedPolicies {
+		if a == arn {
+			role.AttachedPolicies = append(role.AttachedPolicies[:i:i], role.AttachedPolicies[i+1:]...)
+			return s.saveLocked()
+		}
+	}
+	return &apiError{404, "NoSuchEntity", fmt.Sprintf("Policy %s was not found.", arn)}
+}
+
+type attachedPolicy struct {
+	PolicyArn  string `xml:"PolicyArn"`
+	PolicyName string `xml:"PolicyName"`
+}
+
+type listAttachedResult struct {
+	AttachedPolicies []attachedPolicy `xml:"AttachedPolicies>member"`
+	IsTruncated      bool             `xml:"IsTruncated"`
+	Marker           string           `xml:"Marker,omitempty"`
+}
+
+func (s *Service) listAttachedRolePolicies(r *http.Request) (any, error) {
+	name := r.Form.Get("RoleName")
+	prefix := r.Form.Get("PathPrefix")
+	maxItems := 100
+	if v := r.Form.Get("MaxItems"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", v))
+		}
+		maxItems = n
+	}
+	start := 0
+	if m := r.Form.Get("Marker"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 0 {
+			return nil, &apiError{400, "InvalidInput", "Invalid Marker."}
+		}
+		start = n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	role, ok := s.roles[strings.ToLower(name)]
+	if !ok {
+		return nil, noSuchRole(name)
+	}
+	var all []attachedPolicy
+	for _, arn := range role.AttachedPolicies {
+		m := policyArnRE.FindStringSubmatch(arn)
+		path := "/" + m[2]
+		if prefix != "" && !strings.HasPrefix(path, prefix) {
+			continue
+		}
+		all = append(all, attachedPolicy{PolicyArn: arn, PolicyName: m[3]})
+	}
+	res := listAttachedResult{}
+	if start < len(all) {
+		end := min(start+maxItems, len(all))
+		res.AttachedPolicies = all[start:end]
+		if end < len(all) {
+			res.IsTruncated = true
+			res.Marker = strconv.Itoa(end)
+		}
+	}
+	return res, nil
+}
+
+type roleResult struct {
+	Role roleXML `xml:"Role"`
+}
+
+type boundaryXML struct {
+	Arn  string `xml:"PermissionsBoundaryArn"`
+	Type string `xml:"PermissionsBoundaryType"`
+}
+
+type tagXML struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+type tagsXML struct {
+	Member []tagXML `xml:"member"`
+}
+
+type roleXML struct {
+	Path                     string       `xml:"Path"`
+	RoleName                 string       `xml:"RoleName"`
+	RoleID                   string       `xml:"RoleId"`
+	Arn                      string       `xml:"Arn"`
+	CreateDate               string       `xml:"CreateDate"`
+	AssumeRolePolicyDocument string       `xml:"AssumeRolePolicyDocument"`
+	Description              string       `xml:"Description,omitempty"`
+	MaxSessionDuration       int          `xml:"MaxSessionDuration"`
+	PermissionsBoundary      *boundaryXML `xml:"PermissionsBoundary,omitempty"`
+	Tags                     *tagsXML     `xml:"Tags,omitempty"`
+}
+
+func toXML(r *Role) roleXML {
+	x := roleXML{
+		Path:       r.Path,
+		RoleName:   r.Name,
+		RoleID:     r.ID,
+		Arn:        r.Arn,
+		CreateDate: r.Created.Format(time.RFC3339),
+		// IAM returns policy documents URL-encoded (RFC 3986).
+		AssumeRolePolicyDocument: escapeRFC3986(r.AssumeRolePolicyDocument),
+		Description:              r.Description,
+		MaxSessionDuration:       r.MaxSessionDuration,
+	}
+	if r.PermissionsBoundary != "" {
+		x.PermissionsBoundary = &boundaryXML{Arn: r.PermissionsBoundary, Type: "PermissionsBoundaryPolicy"}
+	}
+	if len(r.Tags) > 0 {
+		x.Tags = &tagsXML{}
+		for _, t := range r.Tags {
+			x.Tags.Member = append(x.Tags.Member, tagXML(t))
+		}
+	}
+	return x
+}
+
+func escapeRFC3986(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// randomID returns n characters of IAM's unique-id alphabet.
+func randomID(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
