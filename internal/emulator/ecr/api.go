@@ -1,0 +1,763 @@
+package ecr
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+)
+
+const targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
+
+// repoNameRE is ECR's repositoryName pattern; length 2–256 is checked apart.
+var repoNameRE = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errInvalid(format string, a ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, a...)}
+}
+
+func errRepoNotFound(name string) *apiError {
+	return &apiError{http.StatusBadRequest, "RepositoryNotFoundException", notFoundMessage(name)}
+}
+
+func imageIDString(id imageID) string {
+	d, t := "null", "null"
+	if id.ImageDigest != "" {
+		d = "'" + id.ImageDigest + "'"
+	}
+	if id.ImageTag != "" {
+		t = "'" + id.ImageTag + "'"
+	}
+	return fmt.Sprintf("{imageDigest:%s, imageTag:%s}", d, t)
+}
+
+func errImageNotFound(repo string, id imageID) *apiError {
+	return &apiError{http.StatusBadRequest, "ImageNotFoundException", fmt.Sprintf(
+		"The image with imageId %s does not exist within the repository with name '%s' in the registry with id '%s'",
+		imageIDString(id), repo, awsproto.AccountID)}
+}
+
+type epoch time.Time
+
+// MarshalJSON writes epoch seconds, the awsJson1_1 timestamp format.
+func (t epoch) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(time.Time(t).UnixMilli())/1000, 'f', 3, 64)), nil
+}
+
+type tag struct {
+	Key   *string `json:"Key"`
+	Value *string `json:"Value"`
+}
+
+type imageID struct {
+	ImageDigest string `json:"imageDigest,omitempty"`
+	ImageTag    string `json:"imageTag,omitempty"`
+}
+
+type failure struct {
+	ImageID       imageID `json:"imageId"`
+	FailureCode   string  `json:"failureCode"`
+	FailureReason string  `json:"failureReason"`
+}
+
+type repoOut struct {
+	RepositoryArn              string          `json:"repositoryArn"`
+	RegistryID                 string          `json:"registryId"`
+	RepositoryName             string          `json:"repositoryName"`
+	RepositoryURI              string          `json:"repositoryUri"`
+	CreatedAt                  epoch           `json:"createdAt"`
+	ImageTagMutability         string          `json:"imageTagMutability"`
+	ImageScanningConfiguration map[string]bool `json:"imageScanningConfiguration"`
+	EncryptionConfiguration    map[string]any  `json:"encryptionConfiguration"`
+}
+
+func (s *Service) repoOut(r *http.Request, repo *repository) repoOut {
+	enc := map[string]any{"encryptionType": repo.Encryption}
+	if repo.KMSKey != "" {
+		enc["kmsKey"] = repo.KMSKey
+	}
+	return repoOut{
+		RepositoryArn:              s.repoARN(repo.Name),
+		RegistryID:                 awsproto.AccountID,
+		RepositoryName:             repo.Name,
+		RepositoryURI:              s.repoURI(r, repo.Name),
+		CreatedAt:                  epoch(repo.CreatedAt),
+		ImageTagMutability:         repo.TagMutability,
+		ImageScanningConfiguration: map[string]bool{"scanOnPush": repo.ScanOnPush},
+		EncryptionConfiguration:    enc,
+	}
+}
+
+func (s *Service) serveAPI(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, targetPrefix)
+	if !ok || r.Method != http.MethodPost {
+		awsproto.JSON11Error(w, http.StatusBadRequest, "UnknownOperationException", "")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		awsproto.JSON11Error(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	var out any
+	var aerr *apiError
+	decode := func(v any) bool {
+		if err := json.Unmarshal(body, v); err != nil {
+			aerr = &apiError{http.StatusBadRequest, "SerializationException", err.Error()}
+			return false
+		}
+		return true
+	}
+	switch op {
+	case "CreateRepository":
+		var in createRepositoryIn
+		if decode(&in) {
+			out, aerr = s.createRepository(r, in)
+		}
+	case "DescribeRepositories":
+		var in describeRepositoriesIn
+		if decode(&in) {
+			out, aerr = s.describeRepositories(r, in)
+		}
+	case "DeleteRepository":
+		var in deleteRepositoryIn
+		if decode(&in) {
+			out, aerr = s.deleteRepository(r, in)
+		}
+	case "DescribeImages":
+		var in describeImagesIn
+		if decode(&in) {
+			out, aerr = s.describeImages(in)
+		}
+	case "ListImages":
+		var in listImagesIn
+		if decode(&in) {
+			out, aerr = s.listImages(in)
+		}
+	case "BatchDeleteImage":
+		var in batchImagesIn
+		if decode(&in) {
+			out, aerr = s.batchDeleteImage(in)
+		}
+	case "BatchGetImage":
+		var in batchImagesIn
+		if decode(&in) {
+			out, aerr = s.batchGetImage(in)
+		}
+	case "GetAuthorizationToken":
+		out = s.getAuthorizationToken(r)
+	case "PutImageTagMutability":
+		var in putImageTagMutabilityIn
+		if decode(&in) {
+			out, aerr = s.putImageTagMutability(in)
+		}
+	case "TagResource":
+		var in tagResourceIn
+		if decode(&in) {
+			out, aerr = s.tagResource(in)
+		}
+	case "UntagResource":
+		var in untagResourceIn
+		if decode(&in) {
+			out, aerr = s.untagResource(in)
+		}
+	case "ListTagsForResource":
+		var in listTagsIn
+		if decode(&in) {
+			out, aerr = s.listTagsForResource(in)
+		}
+	default:
+		awsproto.JSON11Error(w, http.StatusBadRequest, "UnknownOperationException",
+			fmt.Sprintf("The operation %s is not supported by the emulated ECR", op))
+		return
+	}
+	if aerr != nil {
+		awsproto.JSON11Error(w, aerr.status, aerr.code, aerr.message)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func checkRepoName(name string) *apiError {
+	if len(name) < 2 || len(name) > 256 || !repoNameRE.MatchString(name) {
+		return errInvalid("Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''")
+	}
+	return nil
+}
+
+// checkTags applies ECR's resource tag limits.
+func checkTags(tags []tag) *apiError {
+	if len(tags) > 50 {
+		return &apiError{http.StatusBadRequest, "TooManyTagsException", "The number of tags exceeds the limit of 50."}
+	}
+	for _, t := range tags {
+		if t.Key == nil || len(*t.Key) < 1 || len(*t.Key) > 128 {
+			return &apiError{http.StatusBadRequest, "InvalidTagParameterException", "A tag key must be 1 to 128 characters long."}
+		}
+		if strings.HasPrefix(strings.ToLower(*t.Key), "aws:") {
+			return &apiError{http.StatusBadRequest, "InvalidTagParameterException", "Tag keys may not begin with the reserved prefix 'aws:'."}
+		}
+		if t.Value == nil || len(*t.Value) > 256 {
+			return &apiError{http.StatusBadRequest, "InvalidTagParameterException", "A tag value must be 0 to 256 characters long."}
+		}
+	}
+	return nil
+}
+
+type createRepositoryIn struct {
+	RepositoryName             string `json:"repositoryName"`
+	Tags                       []tag  `json:"tags"`
+	ImageTagMutability         string `json:"imageTagMutability"`
+	ImageScanningConfiguration *struct {
+		ScanOnPush bool `json:"scanOnPush"`
+	} `json:"imageScanningConfiguration"`
+	EncryptionConfiguration *struct {
+		EncryptionType string `json:"encryptionType"`
+		KMSKey         string `json:"kmsKey"`
+	} `json:"encryptionConfiguration"`
+}
+
+func (s *Service) createRepository(r *http.Request, in createRepositoryIn) (any, *apiError) {
+	if e := checkRepoName(in.RepositoryName); e != nil {
+		return nil, e
+	}
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
+	}
+	mut := in.ImageTagMutability
+	switch mut {
+	case "":
+		mut = "MUTABLE"
+	case "MUTABLE", "IMMUTABLE":
+	default:
+		return nil, errInvalid("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")
+	}
+	repo := &repository{
+		Name: in.RepositoryName, CreatedAt: time.Now().UTC(), TagMutability: mut, Encryption: "AES256",
+		Tags: map[string]string{}, Images: map[string]*image{}, ImageTags: map[string]string{},
+	}
+	if c := in.ImageScanningConfiguration; c != nil {
+		repo.ScanOnPush = c.ScanOnPush
+	}
+	if c := in.EncryptionConfiguration; c != nil && c.EncryptionType != "" {
+		switch c.EncryptionType {
+		case "AES256":
+		case "KMS", "KMS_DSSE":
+			repo.KMSKey = c.KMSKey
+			if repo.KMSKey == "" {
+				repo.KMSKey = fmt.Sprintf("arn:aws:kms:%s:%s:alias/aws/ecr", s.region, awsproto.AccountID)
+			}
+		default:
+			return nil, errInvalid("Invalid parameter at 'encryptionType' failed to satisfy constraint: 'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]'")
+		}
+		repo.Encryption = c.EncryptionType
+	}
+	for _, t := range in.Tags {
+		repo.Tags[*t.Key] = *t.Value
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.repos[repo.Name] != nil {
+		return nil, &apiError{http.StatusBadRequest, "RepositoryAlreadyExistsException", fmt.Sprintf(
+			"The repository with name '%s' already exists in the registry with id '%s'", repo.Name, awsproto.AccountID)}
+	}
+	s.repos[repo.Name] = repo
+	s.save()
+	return map[string]any{"repository": s.repoOut(r, repo)}, nil
+}
+
+type describeRepositoriesIn struct {
+	RepositoryNames []string `json:"repositoryNames"`
+	NextToken       *string  `json:"nextToken"`
+	MaxResults      *int     `json:"maxResults"`
+}
+
+// page cuts items[offset:] to at most max and returns the next token.
+func page(n int, token *string, maxResults *int) (start, end int, next *string, e *apiError) {
+	limit := 100
+	if maxResults != nil {
+		if *maxResults < 1 || *maxResults > 1000 {
+			return 0, 0, nil, errInvalid("Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value between 1 and 1000'")
+		}
+		limit = *maxResults
+	}
+	if token != nil {
+		b, err := base64.RawURLEncoding.DecodeString(*token)
+		off, err2 := strconv.Atoi(string(b))
+		if err != nil || err2 != nil || off < 0 || off > n {
+			return 0, 0, nil, errInvalid("Invalid parameter at 'nextToken': the token is not valid")
+		}
+		start = off
+	}
+	end = min(start+limit, n)
+	if end < n {
+		t := base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+		next = &t
+	}
+	return start, end, next, nil
+}
+
+func (s *Service) describeRepositories(r *http.Request, in describeRepositoriesIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []repoOut{}
+	if len(in.RepositoryNames) > 0 {
+		if in.MaxResults != nil || in.NextToken != nil {
+			return nil, errInvalid("Invalid parameter: maxResults and nextToken cannot be used with repositoryNames")
+		}
+		for _, n := range in.RepositoryNames {
+			repo := s.repos[n]
+			if repo == nil {
+				return nil, errRepoNotFound(n)
+			}
+			out = append(out, s.repoOut(r, repo))
+		}
+		return map[string]any{"repositories": out}, nil
+	}
+	names := s.sortedNames()
+	start, end, next, e := page(len(names), in.NextToken, in.MaxResults)
+	if e != nil {
+		return nil, e
+	}
+	for _, n := range names[start:end] {
+		out = append(out, s.repoOut(r, s.repos[n]))
+	}
+	res := map[string]any{"repositories": out}
+	if next != nil {
+		res["nextToken"] = *next
+	}
+	return res, nil
+}
+
+type deleteRepositoryIn struct {
+	RepositoryName string `json:"repositoryName"`
+	Force          bool   `json:"force"`
+}
+
+func (s *Service) deleteRepository(r *http.Request, in deleteRepositoryIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo := s.repos[in.RepositoryName]
+	if repo == nil {
+		return nil, errRepoNotFound(in.RepositoryName)
+	}
+	if len(repo.Images) > 0 && !in.Force {
+		return nil, &apiError{http.StatusBadRequest, "RepositoryNotEmptyException", fmt.Sprintf(
+			"The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images",
+			repo.Name, awsproto.AccountID)}
+	}
+	for t := range repo.ImageTags {
+		s.regDo(http.MethodDelete, repo.Name, t, "", nil)
+	}
+	for d := range repo.Images {
+		s.regDo(http.MethodDelete, repo.Name, d, "", nil)
+	}
+	delete(s.repos, repo.Name)
+	s.save()
+	return map[string]any{"repository": s.repoOut(r, repo)}, nil
+}
+
+func (s *Service) repoLocked(name string) (*repository, *apiError) {
+	if name == "" {
+		return nil, errInvalid("Invalid parameter at 'repositoryName' failed to satisfy constraint: 'Member must not be null'")
+	}
+	repo := s.repos[name]
+	if repo == nil {
+		return nil, errRepoNotFound(name)
+	}
+	return repo, nil
+}
+
+// sortedImages lists a repository's images, newest push first as ECR's
+// console does, filtered by tag status.
+func sortedImages(repo *repository, tagStatus string) []*image {
+	var out []*image
+	for _, im := range repo.Images {
+		tagged := len(repo.tagsOf(im.Digest)) > 0
+		if (tagStatus == "TAGGED" && !tagged) || (tagStatus == "UNTAGGED" && tagged) {
+			continue
+		}
+		out = append(out, im)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].PushedAt.Equal(out[j].PushedAt) {
+			return out[i].PushedAt.After(out[j].PushedAt)
+		}
+		return out[i].Digest < out[j].Digest
+	})
+	return out
+}
+
+type tagFilter struct {
+	TagStatus string `json:"tagStatus"`
+}
+
+func checkTagStatus(f *tagFilter) (string, *apiError) {
+	if f == nil || f.TagStatus == "" {
+		return "ANY", nil
+	}
+	switch f.TagStatus {
+	case "TAGGED", "UNTAGGED", "ANY":
+		return f.TagStatus, nil
+	}
+	return "", errInvalid("Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'")
+}
+
+type describeImagesIn struct {
+	RepositoryName string     `json:"repositoryName"`
+	ImageIDs       []imageID  `json:"imageIds"`
+	NextToken      *string    `json:"nextToken"`
+	MaxResults     *int       `json:"maxResults"`
+	Filter         *tagFilter `json:"filter"`
+}
+
+type imageDetail struct {
+	RegistryID             string   `json:"registryId"`
+	RepositoryName         string   `json:"repositoryName"`
+	ImageDigest            string   `json:"imageDigest"`
+	ImageTags              []string `json:"imageTags,omitempty"`
+	ImageSizeInBytes       int64    `json:"imageSizeInBytes"`
+	ImagePushedAt          epoch    `json:"imagePushedAt"`
+	ImageManifestMediaType string   `json:"imageManifestMediaType"`
+	ArtifactMediaType      string   `json:"artifactMediaType,omitempty"`
+	ImageStatus            string   `json:"imageStatus"`
+}
+
+func detail(repo *repository, im *image) imageDetail {
+	return imageDetail{
+		RegistryID: awsproto.AccountID, RepositoryName: repo.Name, ImageDigest: im.Digest,
+		ImageTags: repo.tagsOf(im.Digest), ImageSizeInBytes: im.Size, ImagePushedAt: epoch(im.PushedAt),
+		ImageManifestMediaType: im.MediaType, ArtifactMediaType: im.ConfigType, ImageStatus: "ACTIVE",
+	}
+}
+
+// findImage resolves an image id; a tag and digest given together must agree.
+func findImage(repo *repository, id imageID) *image {
+	d := id.ImageDigest
+	if id.ImageTag != "" {
+		td, ok := repo.ImageTags[id.ImageTag]
+		if !ok || (d != "" && d != td) {
+			return nil
+		}
+		d = td
+	}
+	return repo.Images[d]
+}
+
+func (s *Service) describeImages(in describeImagesIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoLocked(in.RepositoryName)
+	if e != nil {
+		return nil, e
+	}
+	status, e := checkTagStatus(in.Filter)
+	if e != nil {
+		return nil, e
+	}
+	out := []imageDetail{}
+	if len(in.ImageIDs) > 0 {
+		seen := map[string]bool{}
+		for _, id := range in.ImageIDs {
+			im := findImage(repo, id)
+			if im == nil {
+				return nil, errImageNotFound(repo.Name, id)
+			}
+			if !seen[im.Digest] {
+				seen[im.Digest] = true
+				out = append(out, detail(repo, im))
+			}
+		}
+		return map[string]any{"imageDetails": out}, nil
+	}
+	imgs := sortedImages(repo, status)
+	start, end, next, e := page(len(imgs), in.NextToken, in.MaxResults)
+	if e != nil {
+		return nil, e
+	}
+	for _, im := range imgs[start:end] {
+		out = append(out, detail(repo, im))
+	}
+	res := map[string]any{"imageDetails": out}
+	if next != nil {
+		res["nextToken"] = *next
+	}
+	return res, nil
+}
+
+type listImagesIn struct {
+	RepositoryName string     `json:"repositoryName"`
+	NextToken      *string    `json:"nextToken"`
+	MaxResults     *int       `json:"maxResults"`
+	Filter         *tagFilter `json:"filter"`
+}
+
+func (s *Service) listImages(in listImagesIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoLocked(in.RepositoryName)
+	if e != nil {
+		return nil, e
+	}
+	status, e := checkTagStatus(in.Filter)
+	if e != nil {
+		return nil, e
+	}
+	ids := []imageID{}
+	for _, im := range sortedImages(repo, status) {
+		tags := repo.tagsOf(im.Digest)
+		if len(tags) == 0 {
+			ids = append(ids, imageID{ImageDigest: im.Digest})
+		}
+		for _, t := range tags {
+			ids = append(ids, imageID{ImageDigest: im.Digest, ImageTag: t})
+		}
+	}
+	start, end, next, e := page(len(ids), in.NextToken, in.MaxResults)
+	if e != nil {
+		return nil, e
+	}
+	res := map[string]any{"imageIds": ids[start:end]}
+	if next != nil {
+		res["nextToken"] = *next
+	}
+	return res, nil
+}
+
+type batchImagesIn struct {
+	RepositoryName     string    `json:"repositoryName"`
+	ImageIDs           []imageID `json:"imageIds"`
+	AcceptedMediaTypes []string  `json:"acceptedMediaTypes"`
+}
+
+func checkImageIDs(ids []imageID) *apiError {
+	if len(ids) < 1 || len(ids) > 100 {
+		return errInvalid("Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'")
+	}
+	return nil
+}
+
+func (s *Service) batchDeleteImage(in batchImagesIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoLocked(in.RepositoryName)
+	if e != nil {
+		return nil, e
+	}
+	if e := checkImageIDs(in.ImageIDs); e != nil {
+		return nil, e
+	}
+	deleted, failures := []imageID{}, []failure{}
+	for _, id := range in.ImageIDs {
+		var ids []imageID
+		var f *failure
+		switch {
+		case id.ImageDigest == "" && id.ImageTag == "":
+			f = &failure{ImageID: id, FailureCode: "MissingDigestAndTag", FailureReason: "Invalid request parameters: both tag and digest cannot be null"}
+		case id.ImageDigest != "" && id.ImageTag != "":
+			if d, ok := repo.ImageTags[id.ImageTag]; ok && d != id.ImageDigest {
+				f = &failure{ImageID: id, FailureCode: "ImageTagDoesNotMatchDigest", FailureReason: "Invalid request parameters: given tag does not map to the given digest"}
+			} else {
+				ids, f = s.untagLocked(repo, id.ImageTag)
+			}
+		case id.ImageDigest != "":
+			ids, f = s.deleteDigestLocked(repo, id.ImageDigest)
+		default:
+			ids, f = s.untagLocked(repo, id.ImageTag)
+		}
+		if f != nil {
+			f.ImageID = id
+			failures = append(failures, *f)
+			continue
+		}
+		deleted = append(deleted, ids...)
+	}
+	s.save()
+	return map[string]any{"imageIds": deleted, "failures": failures}, nil
+}
+
+func (s *Service) batchGetImage(in batchImagesIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoLocked(in.RepositoryName)
+	if e != nil {
+		return nil, e
+	}
+	if e := checkImageIDs(in.ImageIDs); e != nil {
+		return nil, e
+	}
+	type imageOut struct {
+		RegistryID             string  `json:"registryId"`
+		RepositoryName         string  `json:"repositoryName"`
+		ImageID                imageID `json:"imageId"`
+		ImageManifest          string  `json:"imageManifest"`
+		ImageManifestMediaType string  `json:"imageManifestMediaType"`
+	}
+	images, failures := []imageOut{}, []failure{}
+	for _, id := range in.ImageIDs {
+		if id.ImageDigest == "" && id.ImageTag == "" {
+			failures = append(failures, failure{ImageID: id, FailureCode: "MissingDigestAndTag", FailureReason: "Invalid request parameters: both tag and digest cannot be null"})
+			continue
+		}
+		im := findImage(repo, id)
+		if im == nil {
+			failures = append(failures, failure{ImageID: id, FailureCode: "ImageNotFound", FailureReason: "Requested image not found"})
+			continue
+		}
+		if len(in.AcceptedMediaTypes) > 0 && !contains(in.AcceptedMediaTypes, im.MediaType) {
+			failures = append(failures, failure{ImageID: id, FailureCode: "UnsupportedImageType", FailureReason: "Image format is not supported by the accepted media types"})
+			continue
+		}
+		images = append(images, imageOut{
+			RegistryID: awsproto.AccountID, RepositoryName: repo.Name,
+			ImageID:       imageID{ImageDigest: im.Digest, ImageTag: id.ImageTag},
+			ImageManifest: string(im.Manifest), ImageManifestMediaType: im.MediaType,
+		})
+	}
+	return map[string]any{"images": images, "failures": failures}, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) getAuthorizationToken(r *http.Request) any {
+	exp := time.Now().Add(tokenTTL)
+	token := base64.StdEncoding.EncodeToString([]byte("AWS:" + s.password(exp)))
+	return map[string]any{"authorizationData": []map[string]any{{
+		"authorizationToken": token,
+		"expiresAt":          epoch(exp),
+		"proxyEndpoint":      "http://" + s.host(r),
+	}}}
+}
+
+type putImageTagMutabilityIn struct {
+	RepositoryName     string `json:"repositoryName"`
+	ImageTagMutability string `json:"imageTagMutability"`
+}
+
+func (s *Service) putImageTagMutability(in putImageTagMutabilityIn) (any, *apiError) {
+	if in.ImageTagMutability != "MUTABLE" && in.ImageTagMutability != "IMMUTABLE" {
+		return nil, errInvalid("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoLocked(in.RepositoryName)
+	if e != nil {
+		return nil, e
+	}
+	repo.TagMutability = in.ImageTagMutability
+	s.save()
+	return map[string]any{"registryId": awsproto.AccountID, "repositoryName": repo.Name, "imageTagMutability": repo.TagMutability}, nil
+}
+
+// repoForARN finds the repository an ARN names.
+func (s *Service) repoForARN(arn string) (*repository, *apiError) {
+	prefix := fmt.Sprintf("arn:aws:ecr:%s:%s:repository/", s.region, awsproto.AccountID)
+	name, ok := strings.CutPrefix(arn, prefix)
+	if !ok || name == "" {
+		return nil, errInvalid("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'must be the ARN of a repository in this registry (%s<name>)'", prefix)
+	}
+	return s.repoLocked(name)
+}
+
+type tagResourceIn struct {
+	ResourceArn string `json:"resourceArn"`
+	Tags        []tag  `json:"tags"`
+}
+
+func (s *Service) tagResource(in tagResourceIn) (any, *apiError) {
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoForARN(in.ResourceArn)
+	if e != nil {
+		return nil, e
+	}
+	n := len(repo.Tags)
+	for _, t := range in.Tags {
+		if _, ok := repo.Tags[*t.Key]; !ok {
+			n++
+		}
+	}
+	if n > 50 {
+		return nil, &apiError{http.StatusBadRequest, "TooManyTagsException", "The number of tags exceeds the limit of 50."}
+	}
+	for _, t := range in.Tags {
+		repo.Tags[*t.Key] = *t.Value
+	}
+	s.save()
+	return map[string]any{}, nil
+}
+
+type untagResourceIn struct {
+	ResourceArn string   `json:"resourceArn"`
+	TagKeys     []string `json:"tagKeys"`
+}
+
+func (s *Service) untagResource(in untagResourceIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoForARN(in.ResourceArn)
+	if e != nil {
+		return nil, e
+	}
+	for _, k := range in.TagKeys {
+		delete(repo.Tags, k)
+	}
+	s.save()
+	return map[string]any{}, nil
+}
+
+type listTagsIn struct {
+	ResourceArn string `json:"resourceArn"`
+}
+
+func (s *Service) listTagsForResource(in listTagsIn) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, e := s.repoForARN(in.ResourceArn)
+	if e != nil {
+		return nil, e
+	}
+	keys := make([]string, 0, len(repo.Tags))
+	for k := range repo.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tags := []tag{}
+	for _, k := range keys {
+		v := repo.Tags[k]
+		tags = append(tags, tag{Key: &k, Value: &v})
+	}
+	return map[string]any{"tags": tags}, nil
+}
