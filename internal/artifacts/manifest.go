@@ -28,6 +28,14 @@ type OperatorManifest struct {
 	Inputs       []string `json:"inputs"`   // upstream operator names, in order
 	MemoryMB     int64    `json:"memory_mb"`
 	TimeoutS     int64    `json:"timeout_s"`
+
+	// The configuration that AWS does not hold, so that import can read it back.
+	Source        string   `json:"source"`
+	Requirements  []string `json:"requirements,omitempty"`
+	PythonVersion string   `json:"python_version"`
+	BaseImage     string   `json:"base_image"`
+	Architecture  string   `json:"architecture"`
+	KeepImage     bool     `json:"keep_image_on_destroy,omitempty"`
 }
 
 // WorkflowKey is the key of a workflow's manifest.
