@@ -1,0 +1,207 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// pushTailLines is how much of the push log a failure error carries.
+const pushTailLines = 20
+
+// Lookup asks the registry for the manifest digest of ref ("host/repo:tag").
+// A tag or repository the registry does not have is found=false with no
+// error. Loopback registries are spoken to over plain HTTP.
+func Lookup(ctx context.Context, ref string, auth Auth) (digest string, found bool, err error) {
+	d, found, err := head(ctx, ref, auth)
+	if err != nil || !found {
+		return "", found, err
+	}
+	return d.Digest.String(), true, nil
+}
+
+func head(ctx context.Context, ref string, auth Auth) (*v1.Descriptor, bool, error) {
+	r, err := parseRef(ref)
+	if err != nil {
+		return nil, false, err
+	}
+	var authr authn.Authenticator = authn.Anonymous
+	if auth.Username != "" || auth.Password != "" {
+		authr = &authn.Basic{Username: auth.Username, Password: auth.Password}
+	}
+	d, err := remote.Head(r, remote.WithContext(ctx), remote.WithAuth(authr))
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) {
+			switch terr.StatusCode {
+			case http.StatusNotFound:
+				return nil, false, nil
+			case http.StatusUnauthorized, http.StatusForbidden:
+				return nil, false, &deniedError{ref: ref, status: terr.StatusCode, user: auth.Username, server: auth.ServerAddress}
+			}
+		}
+		return nil, false, fmt.Errorf("looking up %s in the registry: %w", ref, auth.scrub(err))
+	}
+	return d, true, nil
+}
+
+// deniedError is a registry refusing the credentials. For ECR that is most
+// often an expired token (they last 12 hours) or a missing IAM permission.
+type deniedError struct {
+	ref, user, server string
+	status            int
+}
+
+func (e *deniedError) Error() string {
+	return fmt.Sprintf("registry %s refused user %q for %s (HTTP %d %s): the credentials are wrong or expired, or lack permission for this repository",
+		e.server, e.user, e.ref, e.status, http.StatusText(e.status))
+}
+
+func parseRef(ref string) (name.Reference, error) {
+	var opts []name.Option
+	if isLoopback(ref) {
+		opts = append(opts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+// isLoopback says whether ref's registry is on this machine, where (as Docker
+// does for 127.0.0.0/8) plain HTTP is allowed.
+func isLoopback(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Push tags imageID as ref ("host/repo:tag"), pushes it through the Docker
+// engine with auth, and returns the manifest digest ("sha256:...") as the
+// registry reports it afterwards: never the engine's own idea of it. Progress
+// goes to logf (which may be nil), one line per layer state change.
+func Push(ctx context.Context, docker client.APIClient, imageID string, ref string, auth Auth, logf func(string)) (string, error) {
+	if logf == nil {
+		logf = func(string) {}
+	}
+	// Docker retries a refused layer upload for about a minute; asking the
+	// registry first makes bad credentials fail at once.
+	if _, err := parseRef(ref); err != nil {
+		return "", err
+	}
+	var denied *deniedError
+	if _, _, err := head(ctx, ref, auth); errors.As(err, &denied) {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	if err := docker.ImageTag(ctx, imageID, ref); err != nil {
+		return "", fmt.Errorf("tagging image %s as %s: %w", imageID, ref, err)
+	}
+	rc, err := docker.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: auth.RegistryAuthHeader()})
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, auth.scrub(err))
+	}
+	defer rc.Close()
+	if err := readPushStream(rc, auth, logf); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+
+	d, found, err := head(ctx, ref, auth)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("pushed %s but the registry has no manifest for it", ref)
+	}
+	// Lambda takes one image manifest, not an index.
+	if d.MediaType.IsIndex() {
+		return "", fmt.Errorf("pushed %s as an image index (%s); AWS Lambda needs a single-platform image manifest", ref, d.MediaType)
+	}
+	if d.MediaType != types.DockerManifestSchema2 && d.MediaType != types.OCIManifestSchema1 {
+		return "", fmt.Errorf("pushed %s as %s; AWS Lambda needs a Docker v2 schema 2 or OCI image manifest", ref, d.MediaType)
+	}
+	logf(fmt.Sprintf("%s: digest %s", ref, d.Digest))
+	return d.Digest.String(), nil
+}
+
+// readPushStream reports each layer's state once (not every progress tick)
+// and turns an error message into an error with the recent log.
+func readPushStream(body io.Reader, auth Auth, logf func(string)) error {
+	var tail []string
+	last := map[string]string{}
+	dec := json.NewDecoder(body)
+	for {
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("reading Docker's output: %w%s", auth.scrub(err), tailText(tail))
+		}
+		if m.Error != nil || m.ErrorMessage != "" {
+			msg := m.ErrorMessage
+			if m.Error != nil && m.Error.Message != "" {
+				msg = m.Error.Message
+			}
+			return fmt.Errorf("%s%s", auth.redact(msg), tailText(tail))
+		}
+		// Progress ticks and Docker's per-second retry countdown say nothing new.
+		state := m.Status
+		if strings.HasPrefix(state, "Retrying in ") {
+			state = "Retrying"
+		}
+		if m.Status == "" || (m.ID != "" && last[m.ID] == state) {
+			continue
+		}
+		line := m.Status
+		if m.ID != "" {
+			last[m.ID] = state
+			line = m.ID + ": " + m.Status
+		}
+		line = auth.redact(line)
+		tail = append(tail, line)
+		if len(tail) > pushTailLines {
+			tail = tail[1:]
+		}
+		logf(line)
+	}
+}
+
+func tailText(tail []string) string {
+	if len(tail) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nlast %d lines of the push log:\n%s", len(tail), strings.Join(tail, "\n"))
+}
+
+// DigestRef is the immutable reference Lambda gets: "host/repo@sha256:...".
+// A tag or digest already on repoURL is dropped.
+func DigestRef(repoURL, digest string) string {
+	repo, _, _ := strings.Cut(repoURL, "@")
+	if i := strings.LastIndexByte(repo, ':'); strings.Contains(repo, "/") && i > strings.LastIndexByte(repo, '/') {
+		repo = repo[:i]
+	}
+	return repo + "@" + digest
+}
