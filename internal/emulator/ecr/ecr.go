@@ -181,6 +181,11 @@ func (s *Service) newRegistry() error {
 		if err := os.MkdirAll(s.blobDir(), 0o755); err != nil {
 			return fmt.Errorf("ecr: blob dir: %w", err)
 		}
+		// Uploads cut short by a crash or a digest mismatch leave temp files.
+		stale, _ := filepath.Glob(filepath.Join(s.blobDir(), "upload-*"))
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
 		s.blobs = diskBlobs{disk: registry.NewDiskBlobHandler(s.blobDir()).(diskHandler), dir: s.blobDir()}
 	} else {
 		s.blobs = registry.NewInMemoryBlobHandler()
@@ -287,26 +292,48 @@ func (s *Service) load() error {
 			r.Tags = map[string]string{}
 		}
 		s.repos[r.Name] = r
-		// Images before indexes: the registry checks an index's children.
-		imgs := make([]*image, 0, len(r.Images))
-		for _, im := range r.Images {
-			imgs = append(imgs, im)
-		}
-		sort.Slice(imgs, func(i, j int) bool { return len(imgs[i].Refs) < len(imgs[j].Refs) })
-		for _, im := range imgs {
-			if err := s.regPut(r.Name, im.Digest, im); err != nil {
-				return err
+		s.replay(r)
+	}
+	return nil
+}
+
+// replay puts a repository's manifests into the registry library. Children
+// go before the indexes that list them, since the library checks them; an
+// image it refuses is logged and left out of the registry.
+func (s *Service) replay(r *repository) {
+	placed := map[string]bool{}
+	for len(placed) < len(r.Images) {
+		progress := false
+		for d, im := range r.Images {
+			if placed[d] || !allPlaced(im.Refs, placed) {
+				continue
 			}
+			if err := s.regPut(r.Name, d, im); err != nil {
+				log.Printf("%v", err)
+			}
+			placed[d], progress = true, true
 		}
-		for tag, d := range r.ImageTags {
-			if im := r.Images[d]; im != nil {
-				if err := s.regPut(r.Name, tag, im); err != nil {
-					return err
-				}
+		if !progress {
+			log.Printf("ecr: %s: indexes whose children are missing were not restored", r.Name)
+			break
+		}
+	}
+	for tag, d := range r.ImageTags {
+		if im := r.Images[d]; im != nil {
+			if err := s.regPut(r.Name, tag, im); err != nil {
+				log.Printf("%v", err)
 			}
 		}
 	}
-	return nil
+}
+
+func allPlaced(refs []string, placed map[string]bool) bool {
+	for _, d := range refs {
+		if !placed[d] {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Service) sortedNames() []string {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,9 +96,6 @@ func TestRegistryAuthChallenge(t *testing.T) {
 	}
 
 	s.createRepo(t, "locked")
-	if _, err := random.Image(10, 1); err != nil {
-		t.Fatal(err)
-	}
 	img, _ := random.Image(100, 1)
 	err := remote.Write(s.ref(t, "locked:v1"), img, auth("nope"))
 	var te *transport.Error
@@ -172,7 +171,7 @@ func TestImagesLifecycle(t *testing.T) {
 	}
 
 	// Resolve as Lambda does, by tag and by digest; the pull works and is whole.
-	for _, uri := range []string{s.addr + "/fn:v1", s.addr + "/fn@" + d1, "localhost:" + strings.Split(s.addr, ":")[1] + "/fn:stable"} {
+	for _, uri := range []string{s.addr + "/fn:v1", s.addr + "/fn@" + d1, s.addr + "/fn:old@" + d1, "localhost:" + strings.Split(s.addr, ":")[1] + "/fn:stable"} {
 		repo, d, err := s.svc.ResolveImage(uri)
 		if err != nil || repo != "fn" || d != d1 {
 			t.Errorf("ResolveImage(%s) = %q %q %v, want fn %s", uri, repo, d, err, d1)
@@ -337,8 +336,15 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.stop()
+	stale := filepath.Join(dir, "blobs", "upload-123")
+	if err := os.WriteFile(stale, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	s2 := startServer(t, dir)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale upload survived the restart: %v", err)
+	}
 	ctx := context.Background()
 	out, err := s2.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("kept"),
 		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("v1")}}})

@@ -31,6 +31,10 @@ func (s *Service) ResolveImage(imageURI string) (repo, digest string, err error)
 	name, ref := rest, "latest"
 	if n, d, ok := strings.Cut(rest, "@"); ok {
 		name, ref = n, d
+		// "repo:tag@digest": the digest wins, as in Docker.
+		if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
+			name = n[:i]
+		}
 		if !digestRE.MatchString(d) {
 			return "", "", fmt.Errorf("Source image %s is not valid. Provide a valid source image.", imageURI)
 		}
