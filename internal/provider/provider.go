@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -61,6 +62,8 @@ type ProviderData struct {
 	// Docker returns the Docker client, made on first use so that plan,
 	// refresh and the data source never need a Docker engine.
 	Docker func() (client.APIClient, error)
+
+	engines engine.Cache
 }
 
 func (p *aqueductProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -219,9 +222,15 @@ func lazyDocker(host string) func() (client.APIClient, error) {
 }
 
 func (p *aqueductProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		NewLambdaResource,
+		NewWorkflowResource,
+		NewOperatorResource,
+	}
 }
 
 func (p *aqueductProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewInvocationDataSource,
+	}
 }

@@ -1,0 +1,210 @@
+// Package engine records and resolves a Lambda engine: the connection that an
+// aqueduct_lambda_resource declares (region, role, artifact store, ECR
+// repository). The settings live as tags on the engine's ECR repository, so
+// workflows and operators, and `terraform import`, find them from an id
+// alone, without Terraform state.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+)
+
+// Tag keys on the ECR repository.
+const (
+	TagEngine      = "aqueduct:engine"
+	TagRoleARN     = "aqueduct:role-arn"
+	TagBucket      = "aqueduct:bucket"
+	TagPrefix      = "aqueduct:prefix"
+	TagCreatedRepo = "aqueduct:created-repository"
+)
+
+// Engine is one resolved lambda resource.
+type Engine struct {
+	Name          string
+	Region        string
+	Repository    string // ECR repository name
+	RepositoryARN string
+	RepositoryURL string // host/name, as ECR reports repositoryUri
+	RegistryID    string // account id
+	RoleARN       string
+	Bucket        string
+	Prefix        string
+	CreatedRepo   bool
+	UserTags      map[string]string
+}
+
+// ID is the engine's id: "<region>:<repository>".
+func (e *Engine) ID() string { return ID(e.Region, e.Repository) }
+
+// ID builds an engine id.
+func ID(region, repository string) string { return region + ":" + repository }
+
+// ParseID splits an engine id. A bare repository name takes defaultRegion.
+func ParseID(id, defaultRegion string) (region, repository string, err error) {
+	region, repository, found := strings.Cut(id, ":")
+	if !found {
+		region, repository = defaultRegion, id
+	}
+	if region == "" || repository == "" {
+		return "", "", fmt.Errorf("engine id %q is not of the form <region>:<ecr repository>", id)
+	}
+	return region, repository, nil
+}
+
+// Tags returns the tags that record e, user tags included.
+func (e *Engine) Tags() map[string]string {
+	t := map[string]string{}
+	for k, v := range e.UserTags {
+		t[k] = v
+	}
+	t[TagEngine] = e.Name
+	t[TagRoleARN] = e.RoleARN
+	t[TagBucket] = e.Bucket
+	t[TagPrefix] = e.Prefix
+	t[TagCreatedRepo] = fmt.Sprint(e.CreatedRepo)
+	return t
+}
+
+// ECRTags converts a tag map to ECR's shape, sorted for stable requests.
+func ECRTags(m map[string]string) []ecrtypes.Tag {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]ecrtypes.Tag, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, ecrtypes.Tag{Key: aws.String(k), Value: aws.String(m[k])})
+	}
+	return out
+}
+
+// ErrNotFound means the repository or its engine tags are gone.
+var ErrNotFound = errors.New("engine not found")
+
+// ECRAPI is the part of the ECR client the resolver uses.
+type ECRAPI interface {
+	DescribeRepositories(context.Context, *ecr.DescribeRepositoriesInput, ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error)
+	ListTagsForResource(context.Context, *ecr.ListTagsForResourceInput, ...func(*ecr.Options)) (*ecr.ListTagsForResourceOutput, error)
+}
+
+// Lookup reads an engine from its repository. It returns ErrNotFound when
+// the repository is missing or carries no engine tags.
+func Lookup(ctx context.Context, api ECRAPI, region, repository string) (*Engine, error) {
+	out, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{repository}})
+	var nf *ecrtypes.RepositoryNotFoundException
+	if errors.As(err, &nf) {
+		return nil, fmt.Errorf("%w: ECR repository %q does not exist in %s", ErrNotFound, repository, region)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing ECR repository %q: %w", repository, err)
+	}
+	if len(out.Repositories) == 0 {
+		return nil, fmt.Errorf("%w: ECR repository %q does not exist in %s", ErrNotFound, repository, region)
+	}
+	return FromRepository(ctx, api, region, out.Repositories[0])
+}
+
+// FromRepository reads the engine tags of a described repository.
+func FromRepository(ctx context.Context, api ECRAPI, region string, repo ecrtypes.Repository) (*Engine, error) {
+	tags, err := api.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: repo.RepositoryArn})
+	if err != nil {
+		return nil, fmt.Errorf("reading tags of ECR repository %q: %w", aws.ToString(repo.RepositoryName), err)
+	}
+	e := &Engine{
+		Region:        region,
+		Repository:    aws.ToString(repo.RepositoryName),
+		RepositoryARN: aws.ToString(repo.RepositoryArn),
+		RepositoryURL: aws.ToString(repo.RepositoryUri),
+		RegistryID:    aws.ToString(repo.RegistryId),
+		UserTags:      map[string]string{},
+	}
+	for _, t := range tags.Tags {
+		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
+		switch k {
+		case TagEngine:
+			e.Name = v
+		case TagRoleARN:
+			e.RoleARN = v
+		case TagBucket:
+			e.Bucket = v
+		case TagPrefix:
+			e.Prefix = v
+		case TagCreatedRepo:
+			e.CreatedRepo = v == "true"
+		default:
+			e.UserTags[k] = v
+		}
+	}
+	if e.Name == "" || e.Bucket == "" {
+		return nil, fmt.Errorf("%w: ECR repository %q carries no aqueduct engine tags", ErrNotFound, e.Repository)
+	}
+	return e, nil
+}
+
+// List returns every engine in a region, for import by name.
+func List(ctx context.Context, api ECRAPI, region string) ([]*Engine, error) {
+	var out []*Engine
+	var token *string
+	for {
+		page, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("listing ECR repositories in %s: %w", region, err)
+		}
+		for _, r := range page.Repositories {
+			e, err := FromRepository(ctx, api, region, r)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		if page.NextToken == nil {
+			return out, nil
+		}
+		token = page.NextToken
+	}
+}
+
+// Cache resolves engines once per provider process. Invalidate it when an
+// engine changes within the same run.
+type Cache struct {
+	mu sync.Mutex
+	m  map[string]*Engine
+}
+
+// Get returns the cached engine for id or calls load.
+func (c *Cache) Get(id string, load func() (*Engine, error)) (*Engine, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[id]; ok {
+		return e, nil
+	}
+	e, err := load()
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*Engine{}
+	}
+	c.m[id] = e
+	return e, nil
+}
+
+// Forget drops id from the cache.
+func (c *Cache) Forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}

@@ -1,0 +1,379 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/datasource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
+)
+
+var (
+	_ datasource.DataSourceWithConfigure        = (*invocationDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*invocationDataSource)(nil)
+)
+
+// NewInvocationDataSource is the aqueduct_invocation factory.
+func NewInvocationDataSource() datasource.DataSource { return &invocationDataSource{} }
+
+type invocationDataSource struct{ data *ProviderData }
+
+type invocationModel struct {
+	WorkflowID   types.String         `tfsdk:"workflow_id"`
+	OperatorID   types.String         `tfsdk:"operator_id"`
+	Targets      types.List           `tfsdk:"targets"`
+	Parameters   types.Map            `tfsdk:"parameters"`
+	Input        jsontypes.Normalized `tfsdk:"input"`
+	RunKey       types.String         `tfsdk:"run_key"`
+	Rerun        types.Bool           `tfsdk:"rerun"`
+	AllowFailure types.Bool           `tfsdk:"allow_failure"`
+	MaxParallel  types.Int64          `tfsdk:"max_parallel"`
+	Timeouts     timeouts.Value       `tfsdk:"timeouts"`
+
+	ID         types.String `tfsdk:"id"`
+	Status     types.String `tfsdk:"status"`
+	Reused     types.Bool   `tfsdk:"reused"`
+	StartedAt  types.String `tfsdk:"started_at"`
+	FinishedAt types.String `tfsdk:"finished_at"`
+	DurationMS types.Int64  `tfsdk:"duration_ms"`
+	RunURI     types.String `tfsdk:"run_uri"`
+	Operators  types.Map    `tfsdk:"operators"`
+}
+
+// operatorResultModel is one element of `operators`.
+type operatorResultModel struct {
+	Status       types.String         `tfsdk:"status"`
+	FunctionName types.String         `tfsdk:"function_name"`
+	StartedAt    types.String         `tfsdk:"started_at"`
+	FinishedAt   types.String         `tfsdk:"finished_at"`
+	DurationMS   types.Int64          `tfsdk:"duration_ms"`
+	OutputURI    types.String         `tfsdk:"output_uri"`
+	ContentType  types.String         `tfsdk:"content_type"`
+	SizeBytes    types.Int64          `tfsdk:"size_bytes"`
+	Output       jsontypes.Normalized `tfsdk:"output"`
+	Error        types.Object         `tfsdk:"error"`
+	LogTail      types.String         `tfsdk:"log_tail"`
+}
+
+var errorAttrTypes = map[string]attr.Type{"type": types.StringType, "message": types.StringType, "traceback": types.StringType}
+
+var operatorResultAttrTypes = map[string]attr.Type{
+	"status": types.StringType, "function_name": types.StringType, "started_at": types.StringType, "finished_at": types.StringType,
+	"duration_ms": types.Int64Type, "output_uri": types.StringType, "content_type": types.StringType, "size_bytes": types.Int64Type,
+	"output": jsontypes.NormalizedType{}, "error": types.ObjectType{AttrTypes: errorAttrTypes}, "log_tail": types.StringType,
+}
+
+const defaultMaxParallel = 10
+
+func (d *invocationDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_invocation"
+}
+
+func (d *invocationDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	computed := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Runs a workflow (or one operator) on Lambda and reads its results.\n\n" +
+			"Runs are content-addressed: a run's identity is `run_key`, or a hash of the DAG (every operator's image digest and configuration) and the parameters. " +
+			"A succeeded run with that identity is read back from the artifact store instead of invoking anything, so a repeated `terraform plan` does not re-run an unchanged pipeline. " +
+			"A changed operator or parameter makes a new run; `rerun = true` forces one. Failed runs are not reused.\n\n" +
+			"Operators run in dependency order, independent branches in parallel. Each invocation carries presigned S3 URLs, never credentials.",
+		Attributes: map[string]schema.Attribute{
+			"workflow_id": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Run this workflow (an `aqueduct_workflow` id). Exactly one of `workflow_id` and `operator_id`.",
+			},
+			"operator_id": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Run this one operator (an `aqueduct_operator` id) on `input`, without its upstream operators.",
+			},
+			"targets": schema.ListAttribute{
+				Optional:            true,
+				ElementType:         types.StringType,
+				MarkdownDescription: "Operator ids to run, with their ancestors. Defaults to the whole DAG.",
+			},
+			"parameters": schema.MapAttribute{
+				Optional:            true,
+				ElementType:         jsontypes.NormalizedType{},
+				Validators:          []validator.Map{mapvalidator.ValueStringsAre(validators.JSONValue())},
+				MarkdownDescription: "Run parameters, a map of JSON values (`jsonencode(...)`), over the workflow's defaults.",
+			},
+			"input": schema.StringAttribute{
+				Optional:            true,
+				CustomType:          jsontypes.NormalizedType{},
+				MarkdownDescription: "JSON input passed as the first argument, with `operator_id`.",
+			},
+			"run_key": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Identity of the run, in place of the content hash: the same key reads back the same succeeded run.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(namePattern, "must contain only "+nameHint), stringvalidator.LengthBetween(1, 64)},
+			},
+			"rerun": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Run even when a succeeded run with the same identity exists.",
+			},
+			"allow_failure": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Report a failed run through `status` and `operators` instead of an error.",
+			},
+			"max_parallel": schema.Int64Attribute{
+				Optional:            true,
+				MarkdownDescription: fmt.Sprintf("Most operators invoked at once, 1 to 1000. Defaults to %d.", defaultMaxParallel),
+				Validators:          []validator.Int64{int64validator.Between(1, 1000)},
+			},
+			"id":          computed("Run id."),
+			"status":      computed("`succeeded` or `failed`."),
+			"reused":      schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the run was read back from the artifact store rather than invoked now."},
+			"started_at":  computed("RFC 3339 start time."),
+			"finished_at": computed("RFC 3339 end time."),
+			"duration_ms": schema.Int64Attribute{Computed: true, MarkdownDescription: "Wall time of the run in milliseconds."},
+			"run_uri":     computed("`s3://` URI of the run record, `<prefix>/runs/<id>/run.json`."),
+			"operators": schema.MapNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Result of each operator that was part of the run, by operator name.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"status":        computed("`succeeded`, `failed` or `skipped` (an upstream operator failed)."),
+					"function_name": computed("Lambda function invoked."),
+					"started_at":    computed("RFC 3339 start time."),
+					"finished_at":   computed("RFC 3339 end time."),
+					"duration_ms":   schema.Int64Attribute{Computed: true, MarkdownDescription: "Duration in milliseconds."},
+					"output_uri":    computed("`s3://` URI of the output."),
+					"content_type":  computed("`application/json`, `application/x-python-pickle` or `application/octet-stream`."),
+					"size_bytes":    schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the output in bytes."},
+					"output": schema.StringAttribute{
+						Computed: true, CustomType: jsontypes.NormalizedType{},
+						MarkdownDescription: "The output as JSON when it is JSON and under 64 KB, else null: read it with `jsondecode(...)`.",
+					},
+					"error": schema.SingleNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: "The function error of a failed operator.",
+						Attributes: map[string]schema.Attribute{
+							"type":      computed("Exception type."),
+							"message":   computed("Exception message."),
+							"traceback": computed("Python traceback."),
+						},
+					},
+					"log_tail": computed("The last 4 KB of the invocation's log."),
+				}},
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx),
+		},
+	}
+}
+
+func (d *invocationDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.ExactlyOneOf(path.MatchRoot("workflow_id"), path.MatchRoot("operator_id")),
+		datasourcevalidator.Conflicting(path.MatchRoot("input"), path.MatchRoot("workflow_id")),
+		datasourcevalidator.Conflicting(path.MatchRoot("targets"), path.MatchRoot("operator_id")),
+	}
+}
+
+func (d *invocationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = providerData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m invocationModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := m.Timeouts.Read(ctx, 60*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	rq := run.Request{
+		RunKey:      m.RunKey.ValueString(),
+		Rerun:       m.Rerun.ValueBool(),
+		MaxParallel: defaultMaxParallel,
+		Parameters:  map[string]json.RawMessage{},
+	}
+	if !m.MaxParallel.IsNull() {
+		rq.MaxParallel = int(m.MaxParallel.ValueInt64())
+	}
+	wfID := m.WorkflowID.ValueString()
+	if !m.OperatorID.IsNull() {
+		var op string
+		var err error
+		if wfID, op, err = splitWorkflowID(m.OperatorID.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("operator_id"), "Invalid operator id", err.Error())
+			return
+		}
+		rq.Operator = op
+		if !m.Input.IsNull() {
+			rq.Input = json.RawMessage(m.Input.ValueString())
+		}
+	}
+	engineID, wf, err := splitWorkflowID(wfID)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Invalid workflow id", err.Error())
+		return
+	}
+	rq.Workflow = wf
+	for k, v := range m.Parameters.Elements() {
+		if n, ok := v.(jsontypes.Normalized); ok && !n.IsNull() {
+			rq.Parameters[k] = json.RawMessage(n.ValueString())
+		}
+	}
+	var targets []string
+	if !m.Targets.IsNull() {
+		resp.Diagnostics.Append(m.Targets.ElementsAs(ctx, &targets, false)...)
+	}
+	for i, t := range targets {
+		owner, name, err := splitWorkflowID(t)
+		if err != nil || owner != wfID {
+			resp.Diagnostics.AddAttributeError(path.Root("targets").AtListIndex(i), "Target from another workflow",
+				fmt.Sprintf("target %q is not an operator of workflow %q", t, wfID))
+			continue
+		}
+		rq.Targets = append(rq.Targets, name)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	e, err := d.data.resolveEngine(ctx, engineID)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Cannot resolve the workflow's engine", err.Error())
+		return
+	}
+	store := d.data.store(e)
+	rec, err := run.Execute(ctx, store, lambdaInvoker{lambdafn.New(d.data.AWS.ForRegion(e.Region).Lambda)}, rq)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot run the workflow", err.Error())
+		return
+	}
+
+	m.ID = types.StringValue(rec.ID)
+	m.Status = types.StringValue(rec.Status)
+	m.Reused = types.BoolValue(rec.Reused)
+	m.StartedAt = types.StringValue(rec.StartedAt.UTC().Format(time.RFC3339Nano))
+	m.FinishedAt = types.StringValue(rec.FinishedAt.UTC().Format(time.RFC3339Nano))
+	m.DurationMS = types.Int64Value(rec.DurationMS)
+	m.RunURI = types.StringValue(store.URI(artifacts.RunKey(store.Prefix(), rec.ID)))
+	m.Operators = operatorResults(ctx, rec, &resp.Diagnostics)
+
+	if rec.Status != "succeeded" && !m.AllowFailure.ValueBool() {
+		resp.Diagnostics.AddError("Workflow run failed", failureSummary(rec))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func operatorResults(ctx context.Context, rec *run.Record, diags *diag.Diagnostics) types.Map {
+	elems := map[string]attr.Value{}
+	for name, op := range rec.Operators {
+		res := operatorResultModel{
+			Status:       types.StringValue(op.Status),
+			FunctionName: types.StringValue(op.FunctionName),
+			StartedAt:    timeString(op.StartedAt),
+			FinishedAt:   timeString(op.FinishedAt),
+			DurationMS:   types.Int64Value(op.DurationMS),
+			OutputURI:    nullIfEmpty(op.OutputURI),
+			ContentType:  nullIfEmpty(op.ContentType),
+			SizeBytes:    types.Int64Value(op.SizeBytes),
+			Output:       jsontypes.NewNormalizedNull(),
+			Error:        types.ObjectNull(errorAttrTypes),
+			LogTail:      nullIfEmpty(op.LogTail),
+		}
+		if len(op.Output) > 0 {
+			res.Output = jsontypes.NewNormalizedValue(string(op.Output))
+		}
+		if op.Error != nil {
+			obj, d := types.ObjectValue(errorAttrTypes, map[string]attr.Value{
+				"type": types.StringValue(op.Error.Type), "message": types.StringValue(op.Error.Message), "traceback": types.StringValue(op.Error.Traceback),
+			})
+			diags.Append(d...)
+			res.Error = obj
+		}
+		obj, d := types.ObjectValueFrom(ctx, operatorResultAttrTypes, res)
+		diags.Append(d...)
+		elems[name] = obj
+	}
+	out, d := types.MapValue(types.ObjectType{AttrTypes: operatorResultAttrTypes}, elems)
+	diags.Append(d...)
+	return out
+}
+
+// failureSummary names each failed operator with its error and traceback.
+func failureSummary(rec *run.Record) string {
+	var names []string
+	for name, op := range rec.Operators {
+		if op.Status == "failed" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %s of workflow %q failed.", rec.ID, rec.Workflow)
+	for _, name := range names {
+		op := rec.Operators[name]
+		if op.Error != nil {
+			fmt.Fprintf(&b, "\n\nOperator %q failed with %s: %s\n%s", name, op.Error.Type, op.Error.Message, op.Error.Traceback)
+		} else {
+			fmt.Fprintf(&b, "\n\nOperator %q failed.", name)
+		}
+	}
+	var skipped []string
+	for name, op := range rec.Operators {
+		if op.Status == "skipped" {
+			skipped = append(skipped, name)
+		}
+	}
+	if len(skipped) > 0 {
+		sort.Strings(skipped)
+		fmt.Fprintf(&b, "\n\nSkipped because an upstream operator failed: %s.", strings.Join(skipped, ", "))
+	}
+	b.WriteString("\n\nSet allow_failure = true to read a failed run without an error.")
+	return b.String()
+}
+
+func timeString(t time.Time) types.String {
+	if t.IsZero() {
+		return types.StringNull()
+	}
+	return types.StringValue(t.UTC().Format(time.RFC3339Nano))
+}
+
+func nullIfEmpty(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// lambdaInvoker adapts lambdafn to the run executor.
+type lambdaInvoker struct{ c *lambdafn.Client }
+
+func (l lambdaInvoker) Invoke(ctx context.Context, name string, payload []byte) (run.Invocation, error) {
+	res, err := l.c.Invoke(ctx, name, payload)
+	if err != nil {
+		return run.Invocation{}, err
+	}
+	return run.Invocation{Payload: res.Payload, FunctionError: res.FunctionError, LogTail: res.LogTail}, nil
+}

@@ -1,0 +1,152 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
+)
+
+// testAccProtoV6ProviderFactories runs the provider in-process for the
+// real Terraform CLI that terraform-plugin-testing drives.
+var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"aqueduct": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// testEmulator is the package's emulator, started once by TestMain when
+// acceptance tests run. The provider reaches it through AWS_ENDPOINT_URL,
+// the way a user points it at a local endpoint.
+var testEmulator *emulator.Emulator
+
+// testLocalBaseImage is the offline Python base image (`make base-image`).
+const testLocalBaseImage = "aqueduct-local/python:3.11"
+
+func TestMain(m *testing.M) {
+	if os.Getenv("TF_ACC") == "" {
+		os.Exit(m.Run())
+	}
+	logFile, err := os.CreateTemp("", "aqueduct-emulator-*.log")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	testEmulator, err = emulator.Start(ctx, emulator.Options{
+		Logger:          slog.New(slog.NewTextHandler(logFile, nil)),
+		TransitionDelay: 300 * time.Millisecond,
+		IdleTimeout:     time.Minute,
+	})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the emulator for acceptance tests:", err)
+		os.Exit(1)
+	}
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL":            testEmulator.URL(),
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		os.Setenv(k, v)
+	}
+	code := m.Run()
+	if err := testEmulator.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "closing the emulator:", err)
+		code = 1
+	}
+	fmt.Fprintln(os.Stderr, "emulator log:", logFile.Name())
+	logFile.Close()
+	os.Exit(code)
+}
+
+// testAccPreCheck fails, never skips, when the acceptance environment is
+// incomplete: CI must run these tests.
+func testAccPreCheck(t *testing.T) {
+	t.Helper()
+	if testEmulator == nil {
+		t.Fatal("the emulator is not running: acceptance tests need TF_ACC=1 (make testacc)")
+	}
+}
+
+// testClients returns SDK clients on the emulator, for fixtures and for
+// changes made outside Terraform.
+func testClients(t *testing.T) *awsconfig.Clients {
+	t.Helper()
+	c, err := awsconfig.Load(context.Background(), awsconfig.Settings{Region: "us-east-1", AccessKey: "test", SecretKey: "test",
+		Endpoints: map[string]string{"lambda": testEmulator.URL(), "ecr": testEmulator.URL(), "s3": testEmulator.URL(), "iam": testEmulator.URL(), "sts": testEmulator.URL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var testSeq atomic.Int64
+
+// testName returns a name unique in this test binary, valid everywhere a
+// name is used.
+func testName(prefix string) string {
+	return fmt.Sprintf("%s%d%d", prefix, time.Now().UnixNano()%100000, testSeq.Add(1))
+}
+
+// testFixtures creates what a user brings: an execution role that trusts
+// Lambda and an S3 bucket.
+func testFixtures(t *testing.T) (roleARN, bucket string) {
+	t.Helper()
+	c := testClients(t)
+	ctx := context.Background()
+	role := testName("exec-")
+	out, err := c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String(role),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "arn:aws:iam::aws:policy/AmazonS3FullAccess"} {
+		if _, err := c.IAM.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bucket = testName("artifacts-")
+	if _, err := c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Role.Arn), bucket
+}
+
+// testSource writes an operator's source directory and returns its path.
+func testSource(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// hcl quotes a Go string for a Terraform configuration.
+func hcl(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", "$${", "\n", `\n`).Replace(s) + `"`
+}

@@ -1,0 +1,432 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/iamrole"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*lambdaResource)(nil)
+	_ resource.ResourceWithImportState = (*lambdaResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*lambdaResource)(nil)
+)
+
+// NewLambdaResource is the aqueduct_lambda_resource factory.
+func NewLambdaResource() resource.Resource { return &lambdaResource{} }
+
+type lambdaResource struct{ data *ProviderData }
+
+type lambdaResourceModel struct {
+	ID                types.String        `tfsdk:"id"`
+	Name              types.String        `tfsdk:"name"`
+	RoleARN           types.String        `tfsdk:"role_arn"`
+	Region            types.String        `tfsdk:"region"`
+	ArtifactStore     *artifactStoreModel `tfsdk:"artifact_store"`
+	ECRRepository     types.String        `tfsdk:"ecr_repository"`
+	Tags              types.Map           `tfsdk:"tags"`
+	ForceDestroy      types.Bool          `tfsdk:"force_destroy"`
+	AccountID         types.String        `tfsdk:"account_id"`
+	RepositoryURL     types.String        `tfsdk:"repository_url"`
+	RepositoryCreated types.Bool          `tfsdk:"repository_created"`
+}
+
+type artifactStoreModel struct {
+	S3Bucket types.String `tfsdk:"s3_bucket"`
+	Prefix   types.String `tfsdk:"prefix"`
+}
+
+// ecrRepositoryPattern is ECR's repository name rule.
+var ecrRepositoryPattern = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+
+// s3BucketPattern is S3's general purpose bucket naming rule, short form.
+var s3BucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func (r *lambdaResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_lambda_resource"
+}
+
+func (r *lambdaResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The connection a workflow runs on: an AWS region, the Lambda execution role, the S3 artifact store and the ECR repository that holds operator images.\n\n" +
+			"Create checks that the role exists and trusts `lambda.amazonaws.com`, and that the bucket exists and is writable; it creates the ECR repository when it is missing. " +
+			"It warns when the role's attached policies grant no CloudWatch Logs or S3 access. Delete removes only what Create created. " +
+			"The settings are recorded as `aqueduct:*` tags on the repository, so workflows and operators find them from `id` alone.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Engine id, `<region>:<ecr_repository>`. Use it as a workflow's `engine`.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Unique name of this engine: " + nameHint + ", at most 48 characters.",
+				PlanModifiers:       replace,
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, 48),
+					stringvalidator.RegexMatches(namePattern, "must contain only "+nameHint),
+				},
+			},
+			"role_arn": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "ARN of the Lambda execution role, `arn:aws:iam::<account>:role/<name>`. It must trust `lambda.amazonaws.com`.",
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(iamrole.ARNPattern, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/lambda-exec"),
+				},
+			},
+			"region": schema.StringAttribute{
+				Optional:            true,
+				Computed:            true,
+				MarkdownDescription: "AWS region of the functions, repository and bucket. Defaults to the provider's region. Changing it replaces the engine.",
+				PlanModifiers:       replace,
+				Validators:          []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`), "must be an AWS region such as us-east-1")},
+			},
+			"ecr_repository": schema.StringAttribute{
+				Optional:            true,
+				Computed:            true,
+				MarkdownDescription: "ECR repository for operator images. Defaults to `aqueduct/<name>`. Created when missing; an existing repository is used as it is and kept on destroy.",
+				PlanModifiers:       replace,
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(2, 256),
+					stringvalidator.RegexMatches(ecrRepositoryPattern, "must be a valid ECR repository name: lowercase letters, digits and . _ - separators, with optional / namespaces"),
+				},
+			},
+			"tags": schema.MapAttribute{
+				Optional:            true,
+				ElementType:         types.StringType,
+				MarkdownDescription: "Tags for the ECR repository. Keys starting with `aqueduct:` are reserved.",
+				Validators:          []validator.Map{validators.ReservedTagKeys("aqueduct:")},
+			},
+			"force_destroy": schema.BoolAttribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(false),
+				MarkdownDescription: "Delete the repository created by this resource even when it still holds images. Without it, destroy fails on a non-empty repository.",
+			},
+			"account_id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "AWS account id of the caller.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"repository_url": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "URL of the ECR repository, `<account>.dkr.ecr.<region>.amazonaws.com/<name>`.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"repository_created": schema.BoolAttribute{
+				Computed:            true,
+				MarkdownDescription: "Whether this resource created the ECR repository, and so deletes it on destroy.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"artifact_store": schema.SingleNestedBlock{
+				MarkdownDescription: "Required. The S3 artifact store for manifests, run records and operator outputs. Lambda runs only with S3 as its artifact store. Changing it replaces the engine.",
+				Validators:          []validator.Object{objectvalidator.IsRequired()},
+				Attributes: map[string]schema.Attribute{
+					"s3_bucket": schema.StringAttribute{
+						Optional:            true, // required through the block validator and below
+						MarkdownDescription: "Name of an existing bucket, writable by the caller.",
+						PlanModifiers:       replace,
+						Validators: []validator.String{
+							stringvalidator.RegexMatches(s3BucketPattern, "must be a valid S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens"),
+						},
+					},
+					"prefix": schema.StringAttribute{
+						Optional:            true,
+						Computed:            true,
+						Default:             stringdefault.StaticString("aqueduct"),
+						MarkdownDescription: "Key prefix for everything this engine writes. Defaults to `aqueduct`.",
+						PlanModifiers:       replace,
+						Validators: []validator.String{
+							stringvalidator.RegexMatches(regexp.MustCompile(`^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$`), "must be an S3 key prefix without leading or trailing slashes"),
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (r *lambdaResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan fills defaults that depend on the provider or other attributes,
+// so ids are known at plan time.
+func (r *lambdaResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil {
+		return
+	}
+	var plan lambdaResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.ArtifactStore == nil || plan.ArtifactStore.S3Bucket.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("artifact_store").AtName("s3_bucket"), "Missing artifact store bucket",
+			"artifact_store.s3_bucket is required: Lambda runs only with S3 as the artifact store.")
+		return
+	}
+	if plan.Region.IsUnknown() {
+		plan.Region = types.StringValue(r.data.AWS.Region)
+	}
+	if plan.ECRRepository.IsUnknown() && !plan.Name.IsUnknown() {
+		plan.ECRRepository = types.StringValue("aqueduct/" + plan.Name.ValueString())
+	}
+	if plan.ID.IsUnknown() && !plan.Region.IsUnknown() && !plan.ECRRepository.IsUnknown() {
+		plan.ID = types.StringValue(engine.ID(plan.Region.ValueString(), plan.ECRRepository.ValueString()))
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan lambdaResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	clients := r.data.AWS.ForRegion(plan.Region.ValueString())
+	e := &engine.Engine{
+		Name:       plan.Name.ValueString(),
+		Region:     clients.Region,
+		Repository: plan.ECRRepository.ValueString(),
+		RoleARN:    plan.RoleARN.ValueString(),
+		Bucket:     plan.ArtifactStore.S3Bucket.ValueString(),
+		Prefix:     plan.ArtifactStore.Prefix.ValueString(),
+		UserTags:   stringMap(ctx, plan.Tags, &resp.Diagnostics),
+	}
+
+	ident, err := clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the AWS caller identity", "Check the provider's credentials: "+err.Error())
+		return
+	}
+	warnings, err := iamrole.Check(ctx, clients.IAM, e.RoleARN)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("role_arn"), "Unusable Lambda execution role", err.Error())
+		return
+	}
+	for _, w := range warnings {
+		resp.Diagnostics.AddAttributeWarning(path.Root("role_arn"), "Lambda execution role may lack permissions", w)
+	}
+	if err := artifacts.CheckBucket(ctx, clients.S3, e.Bucket, e.Prefix); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("artifact_store").AtName("s3_bucket"), "Unusable artifact store", err.Error())
+		return
+	}
+
+	repo, created, err := ensureRepository(ctx, clients.ECR, e)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("ecr_repository"), "Cannot create the ECR repository", err.Error())
+		return
+	}
+	e.CreatedRepo = created
+	if !created {
+		// An existing repository is adopted: record the engine on it.
+		if _, err := clients.ECR.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: repo.RepositoryArn, Tags: engine.ECRTags(e.Tags())}); err != nil {
+			resp.Diagnostics.AddError("Cannot tag the ECR repository", fmt.Sprintf("tagging %q: %s", e.Repository, err))
+			return
+		}
+	}
+	r.data.engines.Forget(e.ID())
+
+	plan.ID = types.StringValue(e.ID())
+	plan.AccountID = types.StringValue(aws.ToString(ident.Account))
+	plan.RepositoryURL = types.StringValue(aws.ToString(repo.RepositoryUri))
+	plan.RepositoryCreated = types.BoolValue(created)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// ensureRepository creates the repository, or returns the existing one.
+func ensureRepository(ctx context.Context, api *ecr.Client, e *engine.Engine) (ecrtypes.Repository, bool, error) {
+	out, err := api.CreateRepository(ctx, &ecr.CreateRepositoryInput{
+		RepositoryName:     aws.String(e.Repository),
+		ImageTagMutability: ecrtypes.ImageTagMutabilityMutable,
+		Tags:               engine.ECRTags(func() map[string]string { e.CreatedRepo = true; return e.Tags() }()),
+	})
+	var exists *ecrtypes.RepositoryAlreadyExistsException
+	if errors.As(err, &exists) {
+		e.CreatedRepo = false
+		d, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{e.Repository}})
+		if err != nil {
+			return ecrtypes.Repository{}, false, err
+		}
+		if len(d.Repositories) == 0 {
+			return ecrtypes.Repository{}, false, fmt.Errorf("repository %q exists but cannot be described", e.Repository)
+		}
+		return d.Repositories[0], false, nil
+	}
+	if err != nil {
+		return ecrtypes.Repository{}, false, fmt.Errorf("creating ECR repository %q: %w", e.Repository, err)
+	}
+	return *out.Repository, true, nil
+}
+
+func (r *lambdaResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state lambdaResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	region, repo, err := engine.ParseID(state.ID.ValueString(), r.data.AWS.Region)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid engine id", err.Error())
+		return
+	}
+	clients := r.data.AWS.ForRegion(region)
+	r.data.engines.Forget(engine.ID(region, repo))
+	e, err := engine.Lookup(ctx, clients.ECR, region, repo)
+	if errors.Is(err, engine.ErrNotFound) {
+		resp.Diagnostics.AddWarning("Engine repository is gone", fmt.Sprintf("%s; it was deleted outside Terraform, so the next apply creates it again.", err))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the engine", err.Error())
+		return
+	}
+	if _, err := iamrole.Check(ctx, clients.IAM, e.RoleARN); errors.Is(err, iamrole.ErrNotFound) {
+		resp.Diagnostics.AddWarning("Lambda execution role is gone", fmt.Sprintf("%s. It was deleted outside Terraform; the engine must be created again with an existing role.", err))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if state.AccountID.IsNull() || state.AccountID.ValueString() == "" {
+		state.AccountID = types.StringValue(e.RegistryID)
+	}
+	state.Name = types.StringValue(e.Name)
+	state.Region = types.StringValue(region)
+	state.ECRRepository = types.StringValue(e.Repository)
+	state.RoleARN = types.StringValue(e.RoleARN)
+	state.ArtifactStore = &artifactStoreModel{S3Bucket: types.StringValue(e.Bucket), Prefix: types.StringValue(e.Prefix)}
+	state.RepositoryURL = types.StringValue(e.RepositoryURL)
+	state.RepositoryCreated = types.BoolValue(e.CreatedRepo)
+	if state.ForceDestroy.IsNull() {
+		state.ForceDestroy = types.BoolValue(false)
+	}
+	if len(e.UserTags) > 0 || !state.Tags.IsNull() {
+		tags, d := types.MapValueFrom(ctx, types.StringType, e.UserTags)
+		resp.Diagnostics.Append(d...)
+		state.Tags = tags
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *lambdaResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state lambdaResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	clients := r.data.AWS.ForRegion(plan.Region.ValueString())
+	if plan.RoleARN.ValueString() != state.RoleARN.ValueString() {
+		warnings, err := iamrole.Check(ctx, clients.IAM, plan.RoleARN.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("role_arn"), "Unusable Lambda execution role", err.Error())
+			return
+		}
+		for _, w := range warnings {
+			resp.Diagnostics.AddAttributeWarning(path.Root("role_arn"), "Lambda execution role may lack permissions", w)
+		}
+	}
+	e, err := engine.Lookup(ctx, clients.ECR, clients.Region, plan.ECRRepository.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the engine", err.Error())
+		return
+	}
+	oldUser := e.UserTags
+	e.RoleARN = plan.RoleARN.ValueString()
+	e.UserTags = stringMap(ctx, plan.Tags, &resp.Diagnostics)
+	if _, err := clients.ECR.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: aws.String(e.RepositoryARN), Tags: engine.ECRTags(e.Tags())}); err != nil {
+		resp.Diagnostics.AddError("Cannot update the engine's tags", err.Error())
+		return
+	}
+	var removed []string
+	for k := range oldUser {
+		if _, ok := e.UserTags[k]; !ok {
+			removed = append(removed, k)
+		}
+	}
+	if len(removed) > 0 {
+		if _, err := clients.ECR.UntagResource(ctx, &ecr.UntagResourceInput{ResourceArn: aws.String(e.RepositoryARN), TagKeys: removed}); err != nil {
+			resp.Diagnostics.AddError("Cannot remove tags from the repository", err.Error())
+			return
+		}
+	}
+	r.data.engines.Forget(e.ID())
+	plan.RepositoryCreated = types.BoolValue(e.CreatedRepo)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *lambdaResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state lambdaResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	region, repo, err := engine.ParseID(state.ID.ValueString(), r.data.AWS.Region)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid engine id", err.Error())
+		return
+	}
+	clients := r.data.AWS.ForRegion(region)
+	defer r.data.engines.Forget(engine.ID(region, repo))
+	e, err := engine.Lookup(ctx, clients.ECR, region, repo)
+	if errors.Is(err, engine.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the engine", err.Error())
+		return
+	}
+	if !e.CreatedRepo {
+		keys := []string{engine.TagEngine, engine.TagRoleARN, engine.TagBucket, engine.TagPrefix, engine.TagCreatedRepo}
+		if _, err := clients.ECR.UntagResource(ctx, &ecr.UntagResourceInput{ResourceArn: aws.String(e.RepositoryARN), TagKeys: keys}); err != nil {
+			resp.Diagnostics.AddError("Cannot remove the engine's tags", fmt.Sprintf("the repository %q was not created by this resource and is kept; untagging it failed: %s", repo, err))
+		}
+		return
+	}
+	_, err = clients.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(repo), Force: state.ForceDestroy.ValueBool()})
+	var notEmpty *ecrtypes.RepositoryNotEmptyException
+	var notFound *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &notEmpty):
+		resp.Diagnostics.AddError("ECR repository still holds images",
+			fmt.Sprintf("The repository %q, created by this resource, still holds images, so it was not deleted. Set force_destroy = true and apply, or delete the images first.", repo))
+	case errors.As(err, &notFound):
+	case err != nil:
+		resp.Diagnostics.AddError("Cannot delete the ECR repository", err.Error())
+	}
+}
+
+func (r *lambdaResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	region, repo, err := engine.ParseID(req.ID, r.data.AWS.Region)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid import id", err.Error()+"; use <region>:<ecr repository> or <ecr repository>")
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), engine.ID(region, repo))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("force_destroy"), false)...)
+}

@@ -1,0 +1,245 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+// testAccPipeline is an engine and a workflow; operators are appended.
+func testAccPipeline(engine, role, bucket, workflow string) string {
+	return fmt.Sprintf(`
+resource "aqueduct_lambda_resource" "test" {
+  name     = %s
+  role_arn = %s
+  artifact_store {
+    s3_bucket = %s
+  }
+  force_destroy = true
+}
+
+resource "aqueduct_workflow" "test" {
+  name   = %s
+  engine = aqueduct_lambda_resource.test.id
+}
+`, hcl(engine), hcl(role), hcl(bucket), hcl(workflow))
+}
+
+func testAccOperator(name, source, memory, extra string) string {
+	return fmt.Sprintf(`
+resource "aqueduct_operator" %s {
+  workflow_id = aqueduct_workflow.test.id
+  name        = %s
+  source      = %s
+  function    = "main:handler"
+  base_image  = %s
+  memory      = %s
+  %s
+}
+`, hcl(name), hcl(name), hcl(source), hcl(testLocalBaseImage), memory, extra)
+}
+
+func TestAccOperator_lifecycle(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return {'answer': 42}\n"})
+	pipeline := testAccPipeline(eng, role, bucket, wf)
+	cfg := func(memory, extra string) string { return pipeline + testAccOperator("train", src, memory, extra) }
+	addr := "aqueduct_operator.train"
+	imageSame := statecheck.CompareValue(compare.ValuesSame())
+	imageDiffer := statecheck.CompareValue(compare.ValuesDiffer())
+	fnName := func() string { return functionName("us-east-1:aqueduct/"+eng, wf, "train") }
+	c := testClients(t)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckPipelineGone(t, eng, bucket),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg(`"1GB"`, `environment = { MODE = "train" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate),
+						plancheck.ExpectKnownValue(addr, tfjsonpath.New("source_hash"), knownvalue.StringRegexp(regexp.MustCompile(`^sha256:[0-9a-f]{64}$`))),
+						plancheck.ExpectUnknownValue(addr, tfjsonpath.New("image_uri")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("image_uri"), knownvalue.StringRegexp(regexp.MustCompile(`^127\.0\.0\.1:\d+/aqueduct/`+eng+`@sha256:[0-9a-f]{64}$`))),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("memory"), knownvalue.StringExact("1GB")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("function_name"), knownvalue.StringExact(fnName())),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact("us-east-1:aqueduct/"+eng+"/"+wf+"/train")),
+					imageSame.AddStateValue(addr, tfjsonpath.New("image_uri")),
+					imageDiffer.AddStateValue(addr, tfjsonpath.New("image_uri")),
+				},
+				Check: testAccCheckFunction(t, fnName, 1024),
+			},
+			{
+				// The same files and config plan nothing; so does another spelling of the same memory.
+				Config:           cfg(`1024`, `environment = { MODE = "train" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// Memory alone is an in-place update without a build: same image.
+				Config: cfg(`"2GB"`, `environment = { MODE = "train" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("image_uri"), knownvalue.NotNull()),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{imageSame.AddStateValue(addr, tfjsonpath.New("image_uri"))},
+				Check:             testAccCheckFunction(t, fnName, 2048),
+			},
+			{
+				// One changed byte in the source rebuilds: a new digest.
+				PreConfig: func() {
+					if err := os.WriteFile(filepath.Join(src, "main.py"), []byte("def handler():\n    return {'answer': 43}\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg(`"2GB"`, `environment = { MODE = "train" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("image_uri")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{imageDiffer.AddStateValue(addr, tfjsonpath.New("image_uri"))},
+			},
+			{
+				// Memory changed outside Terraform is drift, updated back.
+				PreConfig: func() {
+					_, err := c.Lambda.UpdateFunctionConfiguration(context.Background(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(fnName()), MemorySize: aws.Int32(256)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					waitUpdated(t, fnName())
+				},
+				Config: cfg(`"2GB"`, `environment = { MODE = "train" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}},
+				Check: testAccCheckFunction(t, fnName, 2048),
+			},
+			{
+				// A function deleted outside Terraform is created again.
+				PreConfig: func() {
+					if _, err := c.Lambda.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(fnName())}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg(`"2GB"`, `environment = { MODE = "train" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate),
+				}},
+				Check: testAccCheckFunction(t, fnName, 2048),
+			},
+			{
+				ResourceName:            addr,
+				ImportState:             true,
+				ImportStateId:           wf + "/train",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				// The workflow imports by name.
+				ResourceName:      "aqueduct_workflow.test",
+				ImportState:       true,
+				ImportStateId:     wf,
+				ImportStateVerify: true,
+			},
+		},
+	})
+}
+
+func TestAccOperator_badInput(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 1\n"})
+	pipeline := testAccPipeline(testName("eng"), role, bucket, testName("wf"))
+	step := func(cfg, want string) resource.TestStep {
+		return resource.TestStep{Config: pipeline + cfg, PlanOnly: true, ExpectError: regexp.MustCompile(want)}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			step(testAccOperator("a", src, `"16GB"`, ""), `memory "16GB" is 16384 MB; AWS Lambda allows 128 to 10240 MB`),
+			step(testAccOperator("a", src, `"abc"`, ""), `(?s)memory.*"abc"`),
+			step(testAccOperator("a", src, `"1GB"`, "timeout = 901"), `(?s)timeout.*between 1 and 900, got: 901`),
+			step(testAccOperator("a", filepath.Join(src, "missing"), `"1GB"`, ""), `(?s)source.*missing`),
+			step(testAccOperator("a", src, `"1GB"`, `function = "main"`), `(?s)function.*module:callable`),
+			step(testAccOperator("a", src, `"1GB"`, `architecture = "riscv"`), `(?s)architecture.*value must be one of`),
+			step(testAccOperator("a", src, `"1GB"`, `inputs = [aqueduct_operator.b.id]`)+testAccOperator("b", src, `"1GB"`, `inputs = [aqueduct_operator.a.id]`), `Cycle`),
+			step(testAccOperator("a", src, `"1GB"`, `inputs = ["${aqueduct_workflow.test.id}/a"]`), `operator "a" lists itself as an input`),
+			step(testAccOperator("a", src, `"1GB"`, `inputs = ["us-east-1:aqueduct/other/wf/x"]`), `(?s)is not an operator of workflow`),
+		},
+	})
+}
+
+// testAccCheckFunction checks the function's memory as Lambda reports it.
+func testAccCheckFunction(t *testing.T, name func() string, memoryMB int32) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		out, err := testClients(t).Lambda.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name())})
+		if err != nil {
+			return err
+		}
+		if aws.ToInt32(out.MemorySize) != memoryMB {
+			return fmt.Errorf("function %s has %d MB, want %d", name(), aws.ToInt32(out.MemorySize), memoryMB)
+		}
+		if !strings.Contains(aws.ToString(out.Role), "role/exec-") {
+			return fmt.Errorf("function %s runs as %s, want the engine's role", name(), aws.ToString(out.Role))
+		}
+		return nil
+	}
+}
+
+func waitUpdated(t *testing.T, name string) {
+	t.Helper()
+	w := lambda.NewFunctionUpdatedV2Waiter(testClients(t).Lambda)
+	if err := w.Wait(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 2*60e9); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testAccCheckPipelineGone checks that destroy left nothing behind: no
+// functions, no repository, no manifests.
+func testAccCheckPipelineGone(t *testing.T, eng, bucket string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		c := testClients(t)
+		ctx := context.Background()
+		fns, err := c.Lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+		if err != nil {
+			return err
+		}
+		for _, f := range fns.Functions {
+			if strings.HasPrefix(aws.ToString(f.FunctionName), eng) {
+				return fmt.Errorf("function %s is left after destroy", aws.ToString(f.FunctionName))
+			}
+		}
+		if _, err := c.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"aqueduct/" + eng}}); err == nil {
+			return fmt.Errorf("repository aqueduct/%s is left after destroy", eng)
+		}
+		objs, err := c.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("aqueduct/workflows/")})
+		if err != nil {
+			return err
+		}
+		if len(objs.Contents) > 0 {
+			return fmt.Errorf("%d manifests are left after destroy, e.g. %s", len(objs.Contents), aws.ToString(objs.Contents[0].Key))
+		}
+		return nil
+	}
+}
