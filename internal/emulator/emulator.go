@@ -1,0 +1,234 @@
+// Package emulator runs local stand-ins for the AWS APIs the provider uses
+// (Lambda, ECR and its registry, S3, IAM, STS) on one HTTP address, over
+// their real wire protocols, so unchanged aws-sdk-go-v2 clients reach it
+// through an endpoint override. It accepts any credentials; the account is
+// 000000000000.
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
+)
+
+// Options configures an emulator.
+type Options struct {
+	// Addr is the listen address; default 127.0.0.1:0 (a free port).
+	Addr string
+	// DataDir, when set, keeps state across restarts, one subdirectory per
+	// service (iam, s3, ecr, lambda). Empty keeps everything in memory.
+	DataDir string
+	// Region is the emulated region; default us-east-1.
+	Region string
+	// Faults are injected from the start; see also SetFaults.
+	Faults Faults
+	// TransitionDelay is how long Lambda functions stay Pending or
+	// InProgress; default 200ms, negative for none.
+	TransitionDelay time.Duration
+	// IdleTimeout stops warm Lambda containers unused for this long; zero
+	// lets the lambda service choose.
+	IdleTimeout time.Duration
+	// RIEPath is the aws-lambda-rie binary mounted into function
+	// containers; empty lets the lambda service build or find it.
+	RIEPath string
+	// Logger gets one line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// DefaultTransitionDelay is Options.TransitionDelay's default.
+const DefaultTransitionDelay = 200 * time.Millisecond
+
+// Emulator is a running emulator.
+type Emulator struct {
+	opts     Options
+	log      *slog.Logger
+	ln       net.Listener
+	srv      *http.Server
+	url      string
+	faults   *faultState
+	requests requestLog
+
+	iam    *iam.Service
+	s3     *s3.Service
+	ecr    ecrBackend    // nil until the ECR service is wired
+	lambda lambdaBackend // nil until the Lambda service is wired
+
+	closeOnce sync.Once
+	closeErr  error
+	served    chan struct{}
+}
+
+// ecrBackend is what the root needs of the ECR service.
+type ecrBackend interface {
+	http.Handler
+	Reset()
+	Close() error
+}
+
+// lambdaBackend is what the root needs of the Lambda service.
+type lambdaBackend interface {
+	http.Handler
+	Reset()
+	Close() error
+	Invocations() map[string]int
+}
+
+// Start listens on opts.Addr and serves until Close. ctx bounds start-up
+// only.
+func Start(ctx context.Context, opts Options) (*Emulator, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	delay := opts.TransitionDelay
+	switch {
+	case delay == 0:
+		delay = DefaultTransitionDelay
+	case delay < 0:
+		delay = 0
+	}
+	if err := opts.Faults.Validate(); err != nil {
+		return nil, fmt.Errorf("emulator: faults: %w", err)
+	}
+	e := &Emulator{
+		opts:   opts,
+		log:    opts.Logger,
+		faults: newFaultState(opts.Faults, delay),
+		served: make(chan struct{}),
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+
+	var err error
+	if e.iam, err = iam.New(iam.Options{DataDir: e.dataDir("iam")}); err != nil {
+		return nil, err
+	}
+	if e.s3, err = s3.New(s3.Options{DataDir: e.dataDir("s3")}); err != nil {
+		return nil, errors.Join(err, e.iam.Close())
+	}
+
+	var lc net.ListenConfig
+	e.ln, err = lc.Listen(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("emulator: %w", err), e.closeServices())
+	}
+	e.url = "http://" + hostPort(e.ln.Addr().(*net.TCPAddr))
+
+	if err := e.wire(ctx); err != nil {
+		_ = e.ln.Close()
+		return nil, errors.Join(err, e.closeServices())
+	}
+
+	e.srv = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		defer close(e.served)
+		if err := e.srv.Serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("emulator: serve", "err", err)
+		}
+	}()
+	e.log.Info("emulator listening", "url", e.url, "data", opts.DataDir, "region", opts.Region)
+	return e, nil
+}
+
+// hostPort is the address clients and containers should use: an unspecified
+// listen address (0.0.0.0, ::) is reached on the loopback.
+func hostPort(a *net.TCPAddr) string {
+	ip := a.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
+}
+
+func (e *Emulator) dataDir(service string) string {
+	if e.opts.DataDir == "" {
+		return ""
+	}
+	return filepath.Join(e.opts.DataDir, service)
+}
+
+// URL is the endpoint for every service, e.g. http://127.0.0.1:4566.
+func (e *Emulator) URL() string { return e.url }
+
+// Addr is the host:port the emulator is reached on.
+func (e *Emulator) Addr() string { return e.url[len("http://"):] }
+
+// Region is the emulated region.
+func (e *Emulator) Region() string { return e.opts.Region }
+
+// Faults returns the current fault settings, with the effective transition
+// delay filled in.
+func (e *Emulator) Faults() Faults { return e.faults.get() }
+
+// SetFaults replaces the fault settings.
+func (e *Emulator) SetFaults(f Faults) error { return e.faults.set(f) }
+
+// Requests returns the latest handled requests, oldest first.
+func (e *Emulator) Requests() []Request { return e.requests.all() }
+
+// Reset drops all state of every service (functions and their containers,
+// repositories and images, objects, roles) and the request log. Fault
+// settings are configuration, not state, and stay.
+func (e *Emulator) Reset() error {
+	if e.lambda != nil {
+		e.lambda.Reset()
+	}
+	if e.ecr != nil {
+		e.ecr.Reset()
+	}
+	err := e.s3.Reset()
+	e.iam.Reset()
+	e.requests.clear()
+	return err
+}
+
+// Close stops serving and closes every service, which removes the function
+// containers. It is safe to call more than once.
+func (e *Emulator) Close() error {
+	e.closeOnce.Do(func() {
+		// In-flight requests get a moment; a long Invoke is cut short, as
+		// closing Lambda stops its container anyway.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.srv.Shutdown(ctx); err != nil {
+			_ = e.srv.Close()
+		}
+		<-e.served
+		e.closeErr = e.closeServices()
+		e.log.Info("emulator stopped", "url", e.url)
+	})
+	return e.closeErr
+}
+
+func (e *Emulator) closeServices() error {
+	var errs []error
+	if e.lambda != nil {
+		errs = append(errs, e.lambda.Close())
+	}
+	if e.ecr != nil {
+		errs = append(errs, e.ecr.Close())
+	}
+	if e.s3 != nil {
+		errs = append(errs, e.s3.Close())
+	}
+	if e.iam != nil {
+		errs = append(errs, e.iam.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,203 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
+)
+
+// Faults are the failures the emulator injects on purpose, so that a
+// client's retries and waiters meet the real thing.
+type Faults struct {
+	// ThrottleRate is the share of requests, 0..1, answered with the
+	// service's own throttling error.
+	ThrottleRate float64 `json:"throttle_rate"`
+	// ErrorRate is the share of requests, 0..1, answered with a 500 in the
+	// service's error shape.
+	ErrorRate float64 `json:"error_rate"`
+	// LatencyMS is added before each request is handled.
+	LatencyMS int `json:"latency_ms"`
+	// TransitionDelayMS, when set, replaces Options.TransitionDelay for
+	// Lambda's Pending→Active and InProgress→Successful transitions.
+	TransitionDelayMS *int `json:"transition_delay_ms,omitempty"`
+	// Services limits the faults to these services (lambda, ecr, s3, iam,
+	// sts, registry); empty means every AWS API service. The OCI registry
+	// under /v2/ gets faults only when named here: Docker and the registry
+	// client have retry rules of their own that AWS's do not describe.
+	Services []string `json:"services"`
+}
+
+var faultServices = []string{"lambda", "ecr", "s3", "iam", "sts", "registry"}
+
+// Validate reports settings that make no sense.
+func (f Faults) Validate() error {
+	switch {
+	case f.ThrottleRate < 0 || f.ThrottleRate > 1:
+		return fmt.Errorf("throttle_rate %v is not between 0 and 1", f.ThrottleRate)
+	case f.ErrorRate < 0 || f.ErrorRate > 1:
+		return fmt.Errorf("error_rate %v is not between 0 and 1", f.ErrorRate)
+	case f.LatencyMS < 0:
+		return fmt.Errorf("latency_ms %d is negative", f.LatencyMS)
+	case f.TransitionDelayMS != nil && *f.TransitionDelayMS < 0:
+		return fmt.Errorf("transition_delay_ms %d is negative", *f.TransitionDelayMS)
+	}
+	for _, s := range f.Services {
+		if !slices.Contains(faultServices, s) {
+			return fmt.Errorf("unknown service %q in services (known: %v)", s, faultServices)
+		}
+	}
+	return nil
+}
+
+func (f Faults) applies(service string) bool {
+	if len(f.Services) == 0 {
+		return service != "registry"
+	}
+	return slices.Contains(f.Services, service)
+}
+
+type faultKind int
+
+const (
+	noFault faultKind = iota
+	throttleFault
+	errorFault
+)
+
+func (k faultKind) String() string {
+	switch k {
+	case throttleFault:
+		return "throttle"
+	case errorFault:
+		return "error"
+	}
+	return ""
+}
+
+// faultState holds the current settings. Rates are spread evenly rather than
+// drawn at random: a rate of 0.5 faults every second request of a service, so
+// a test of the SDK's retryer passes or fails the same way every run.
+type faultState struct {
+	baseDelay time.Duration
+
+	mu  sync.Mutex
+	f   Faults
+	acc map[string]*[2]float64 // per service: throttle, error accumulators
+}
+
+func newFaultState(f Faults, baseDelay time.Duration) *faultState {
+	return &faultState{f: f, baseDelay: baseDelay, acc: map[string]*[2]float64{}}
+}
+
+func (s *faultState) get() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.f
+	f.Services = slices.Clone(f.Services)
+	ms := int(s.transitionDelayLocked() / time.Millisecond)
+	f.TransitionDelayMS = &ms
+	return f
+}
+
+func (s *faultState) set(f Faults) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.Services = slices.Clone(f.Services)
+	s.f = f
+	s.acc = map[string]*[2]float64{}
+	return nil
+}
+
+func (s *faultState) transitionDelay() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transitionDelayLocked()
+}
+
+func (s *faultState) transitionDelayLocked() time.Duration {
+	if s.f.TransitionDelayMS != nil {
+		return time.Duration(*s.f.TransitionDelayMS) * time.Millisecond
+	}
+	return s.baseDelay
+}
+
+// decide says what to do to one request for service.
+func (s *faultState) decide(service string) (time.Duration, faultKind) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.f.applies(service) {
+		return 0, noFault
+	}
+	latency := time.Duration(s.f.LatencyMS) * time.Millisecond
+	a := s.acc[service]
+	if a == nil {
+		a = new([2]float64)
+		s.acc[service] = a
+	}
+	a[0] += s.f.ThrottleRate
+	if a[0] >= 1 {
+		a[0]--
+		return latency, throttleFault
+	}
+	a[1] += s.f.ErrorRate
+	if a[1] >= 1 {
+		a[1]--
+		return latency, errorFault
+	}
+	return latency, noFault
+}
+
+// writeFault answers as the service itself would when throttling or failing.
+// The codes are ones the SDK's standard retryer retries: its throttle codes
+// (Throttling, ThrottlingException, TooManyRequestsException, SlowDown) and
+// any 500.
+func writeFault(w http.ResponseWriter, r *http.Request, service string, kind faultKind) {
+	throttle := kind == throttleFault
+	switch service {
+	case "lambda":
+		if throttle {
+			w.Header().Set("Retry-After", "1")
+			awsproto.RESTJSONError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
+		} else {
+			awsproto.RESTJSONError(w, http.StatusInternalServerError, "ServiceException", "The AWS Lambda service encountered an internal error.")
+		}
+	case "ecr":
+		if throttle {
+			awsproto.JSON11Error(w, http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+		} else {
+			awsproto.JSON11Error(w, http.StatusInternalServerError, "ServerException", "Internal service error")
+		}
+	case "iam", "sts":
+		if throttle {
+			awsproto.QueryError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
+		} else if service == "iam" {
+			awsproto.QueryError(w, http.StatusInternalServerError, "ServiceFailure", "The request processing has failed because of an unknown error, exception or failure.")
+		} else {
+			awsproto.QueryError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+		}
+	case "s3":
+		if throttle {
+			s3.WriteError(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+		} else {
+			s3.WriteError(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		}
+	case "registry":
+		// The OCI distribution spec's error body.
+		status, code, msg := http.StatusInternalServerError, "UNKNOWN", "internal error"
+		if throttle {
+			status, code, msg = http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many requests"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
+	}
+}
