@@ -62,6 +62,17 @@ func removeImage(t *testing.T, docker client.APIClient, ref string) {
 	})
 }
 
+// removeIntermediates removes the step images a failed build leaves (the
+// legacy builder keeps them as cache), newest first.
+func removeIntermediates(t *testing.T, docker client.APIClient, log []string) {
+	for _, l := range log {
+		id, ok := strings.CutPrefix(l, " ---> ")
+		if ok && len(id) == 12 && strings.Trim(id, "0123456789abcdef") == "" {
+			removeImage(t, docker, id)
+		}
+	}
+}
+
 func scratchSpec(dir string) Spec {
 	return Spec{SourceDir: dir, Function: "main:handler", PythonVersion: "3.12", BaseImage: "scratch", Architecture: "x86_64"}
 }
@@ -268,6 +279,7 @@ func TestBuild_failureErrorCarriesDockerMessageAndLogTail(t *testing.T) {
 	removeImage(t, docker, tag)
 	var log []string
 	_, err := Build(context.Background(), docker, spec, []string{tag}, func(l string) { log = append(log, l) })
+	removeIntermediates(t, docker, log)
 	if err == nil {
 		t.Fatal("RUN on scratch built")
 	}
