@@ -31,6 +31,7 @@ func TestClassify(t *testing.T) {
 		{"bad parameter", errBadMemory, 0},
 		{"update in progress", errInProgress, retryConflict},
 		{"function pending", errPending, retryNotReady | retryConflict},
+		{"function failed", &types.ResourceConflictException{Message: aws.String("The operation cannot be performed at this time. The function is currently in the following state: Failed")}, 0},
 		{"function not ready", errNotReady, retryNotReady},
 		{"not found", errNotFound, 0},
 		{"service error", errServiceBusy, 0},
@@ -385,5 +386,22 @@ func TestDiffTags(t *testing.T) {
 	_, remove = diffTags(map[string]string{"a": "1"}, nil)
 	if !slices.Equal(remove, []string{"a"}) {
 		t.Errorf("nil want must remove all: remove %v", remove)
+	}
+}
+
+func TestUpdateCode_persistentConflictGivesUp(t *testing.T) {
+	api := newFake().
+		on("UpdateFunctionCode", fail(errInProgress)).
+		on("GetFunction", fn("f", "Active", "Successful", ""))
+	_, err := quick(t, api, func(o *Options) { o.MaxAttempts = 3 }).UpdateCode(context.Background(), "f", "i", "")
+	want := `updating the code of Lambda function "f" to i: ResourceConflictException: The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:us-east-1:000000000000:function:f (still failing after 3 attempts)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+	if n := api.count("UpdateFunctionCode"); n != 3 {
+		t.Errorf("UpdateFunctionCode called %d times, want 3", n)
+	}
+	if n := api.count("GetFunction"); n != 2 {
+		t.Errorf("GetFunction called %d times, want 2: one wait before each retry", n)
 	}
 }

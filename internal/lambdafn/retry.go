@@ -69,6 +69,10 @@ func classify(err error) retryable {
 		if strings.Contains(msg, "Pending") || strings.Contains(msg, "Inactive") {
 			return retryNotReady | retryConflict
 		}
+		// Any other state named (Failed) will not pass by waiting.
+		if strings.Contains(msg, "following state") {
+			return 0
+		}
 		return retryConflict
 	}
 	return 0
@@ -95,16 +99,20 @@ func (c *Client) call(ctx context.Context, name string, allowed retryable, fn fu
 		case attempt >= c.opts.MaxAttempts:
 			return &apiError{err: err, note: fmt.Sprintf("still failing after %d attempts", attempt)}
 		}
+		var werr error
 		switch {
 		case kind&retryNotReady != 0:
-			if _, werr := c.waitActive(ctx, name); werr != nil {
-				return errors.Join(&apiError{err: err}, werr)
-			}
+			_, werr = c.waitActive(ctx, name)
 		case kind&retryConflict != 0:
-			if werr := c.waitIdle(ctx, name); werr != nil {
-				return errors.Join(&apiError{err: err}, werr)
-			}
-			// The update that was in the way is done: go again at once.
+			werr = c.waitIdle(ctx, name)
+		}
+		if werr != nil {
+			return errors.Join(&apiError{err: err}, werr)
+		}
+		// Once the function was waited for, go again at once; back off only
+		// if that was not enough, so that a conflict the waiters cannot see
+		// does not become a tight loop.
+		if kind&(retryNotReady|retryConflict) != 0 && attempt == 1 {
 			continue
 		}
 		if serr := sleep(ctx, c.backoff(attempt)); serr != nil {
