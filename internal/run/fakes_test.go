@@ -1,0 +1,346 @@
+package run
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
+)
+
+const (
+	fakePrefix = "pfx"
+	fakeBucket = "bucket"
+	// fakeSecret signs the fake presigned URLs; it must never reach an event.
+	fakeSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// fakeStore is an in-memory artifact store whose presigned URLs carry an
+// HMAC of method and key, so a test can tell which object a URL grants.
+type fakeStore struct {
+	mu      sync.Mutex
+	objects map[string][]byte
+	puts    map[string]int
+	putErr  error
+	base    string // where presigned URLs point
+	// dropRuns discards run records, so a benchmark's memory stays flat.
+	dropRuns bool
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{objects: map[string][]byte{}, puts: map[string]int{}, base: "https://" + fakeBucket + ".s3.fake.test"}
+}
+
+func (s *fakeStore) GetJSON(_ context.Context, key string, v any) (bool, error) {
+	s.mu.Lock()
+	b, ok := s.objects[key]
+	s.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(b, v)
+}
+
+func (s *fakeStore) PutJSON(_ context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.putErr != nil {
+		return s.putErr
+	}
+	if s.dropRuns && strings.HasPrefix(key, fakePrefix+"/runs/") {
+		return nil
+	}
+	s.objects[key] = b
+	s.puts[key]++
+	return nil
+}
+
+func (s *fakeStore) List(_ context.Context, prefix string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.objects {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+func (s *fakeStore) sign(method, key string) string {
+	m := hmac.New(sha256.New, []byte(fakeSecret))
+	m.Write([]byte(method + " " + key))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *fakeStore) presign(method, key string) string {
+	return s.base + "/" + key + "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=" + s.sign(method, key)
+}
+
+func (s *fakeStore) PresignGet(_ context.Context, key string) (string, error) {
+	return s.presign("GET", key), nil
+}
+
+func (s *fakeStore) PresignPut(_ context.Context, key string) (string, error) {
+	return s.presign("PUT", key), nil
+}
+
+func (s *fakeStore) URI(key string) string { return "s3://" + fakeBucket + "/" + key }
+func (s *fakeStore) Prefix() string        { return fakePrefix }
+
+// keyFor checks a presigned URL the way S3 would and returns its key.
+func (s *fakeStore) keyFor(method, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(raw, s.base+"/") {
+		return "", fmt.Errorf("URL %s is not this store's", raw)
+	}
+	key := strings.TrimPrefix(u.Path, "/")
+	if !hmac.Equal([]byte(u.Query().Get("X-Amz-Signature")), []byte(s.sign(method, key))) {
+		return "", fmt.Errorf("signature does not match %s %s", method, key)
+	}
+	return key, nil
+}
+
+func (s *fakeStore) get(key string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objects[key]
+	return b, ok
+}
+
+func (s *fakeStore) put(key string, b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects[key] = b
+	s.puts[key]++
+}
+
+func (s *fakeStore) putCount(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.puts[key]
+}
+
+// putWorkflow writes a workflow manifest and one manifest per operator.
+// ops maps operator name to its inputs.
+func (s *fakeStore) putWorkflow(t testing.TB, name string, defaults map[string]string, ops map[string][]string) {
+	t.Helper()
+	wf := artifacts.WorkflowManifest{Name: name, Engine: "engine-1", Parameters: map[string]json.RawMessage{}}
+	for k, v := range defaults {
+		wf.Parameters[k] = json.RawMessage(v)
+	}
+	if err := s.PutJSON(context.Background(), artifacts.WorkflowKey(fakePrefix, name), wf); err != nil {
+		t.Fatal(err)
+	}
+	for op, inputs := range ops {
+		s.putOperator(t, name, artifacts.OperatorManifest{
+			Name: op, Workflow: name, FunctionName: fnName(name, op),
+			ImageURI: "123.dkr.ecr.us-east-1.amazonaws.com/ops@sha256:" + strings.Repeat("a", 64),
+			Function: "ops:" + strings.ToLower(op), Inputs: inputs, MemoryMB: 512, TimeoutS: 60,
+		})
+	}
+}
+
+func (s *fakeStore) putOperator(t testing.TB, workflow string, m artifacts.OperatorManifest) {
+	t.Helper()
+	if err := s.PutJSON(context.Background(), artifacts.OperatorKey(fakePrefix, workflow, m.Name), m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fnName(workflow, op string) string { return workflow + "-" + op }
+
+// pickled is a result the fake runtime stores as a pickle, not JSON.
+type pickled struct{ Value any }
+
+// fakeFn is how one fake function behaves.
+type fakeFn struct {
+	sleep time.Duration
+	// fn computes the result from the upstream outputs (decoded JSON) and
+	// the event. An error is raised as a Python exception would be.
+	fn func(args []any, ev runtime.Event) (any, error)
+	// answer, when set, is returned as is, without running fn.
+	answer *Invocation
+	// invokeErr is a failure to invoke at all (not a function error).
+	invokeErr error
+}
+
+type fakeCall struct {
+	Function   string
+	Event      runtime.Event
+	Payload    []byte
+	Start, End time.Time
+}
+
+// fakeInvoker plays Lambda and the runtime inside the function: it fetches
+// inputs and stores the output through the presigned URLs, as the runtime does.
+type fakeInvoker struct {
+	store *fakeStore
+	mu    sync.Mutex
+	fns   map[string]*fakeFn
+	calls []fakeCall
+	// active and maxActive measure concurrency.
+	active, maxActive int
+}
+
+func newFakeInvoker(store *fakeStore) *fakeInvoker {
+	return &fakeInvoker{store: store, fns: map[string]*fakeFn{}}
+}
+
+func (f *fakeInvoker) set(function string, fn *fakeFn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fns[function] = fn
+}
+
+func (f *fakeInvoker) Invoke(ctx context.Context, function string, payload []byte) (Invocation, error) {
+	start := time.Now()
+	f.mu.Lock()
+	fn := f.fns[function]
+	f.active++
+	f.maxActive = max(f.maxActive, f.active)
+	f.mu.Unlock()
+	var ev runtime.Event
+	dec := json.NewDecoder(strings.NewReader(string(payload)))
+	dec.DisallowUnknownFields()
+	decodeErr := dec.Decode(&ev)
+	res, err := f.run(ctx, fn, function, ev, decodeErr)
+	f.mu.Lock()
+	f.active--
+	f.calls = append(f.calls, fakeCall{Function: function, Event: ev, Payload: payload, Start: start, End: time.Now()})
+	f.mu.Unlock()
+	return res, err
+}
+
+func (f *fakeInvoker) run(ctx context.Context, fn *fakeFn, function string, ev runtime.Event, decodeErr error) (Invocation, error) {
+	if fn == nil {
+		return Invocation{}, fmt.Errorf("ResourceNotFoundException: Function not found: %s", function)
+	}
+	if fn.sleep > 0 {
+		select {
+		case <-time.After(fn.sleep):
+		case <-ctx.Done():
+			return Invocation{}, ctx.Err()
+		}
+	}
+	if fn.invokeErr != nil {
+		return Invocation{}, fn.invokeErr
+	}
+	if fn.answer != nil {
+		return *fn.answer, nil
+	}
+	if decodeErr != nil {
+		return raise("Aqueduct.BadEvent", decodeErr.Error()), nil
+	}
+	args := []any{}
+	for _, in := range ev.Inputs {
+		key, err := f.store.keyFor("GET", in.URL)
+		if err != nil {
+			return raise("Aqueduct.InputError", err.Error()), nil
+		}
+		b, ok := f.store.get(key)
+		if !ok {
+			return raise("Aqueduct.InputError", "no object "+key), nil
+		}
+		var v any
+		if in.ContentType == runtime.ContentTypeJSON {
+			if err := json.Unmarshal(b, &v); err != nil {
+				return raise("Aqueduct.InputError", err.Error()), nil
+			}
+		} else {
+			v = pickled{string(b)}
+		}
+		args = append(args, v)
+	}
+	if len(ev.Inputs) == 0 && len(ev.Input) > 0 {
+		var v any
+		_ = json.Unmarshal(ev.Input, &v)
+		args = append(args, v)
+	}
+	if fn.fn == nil {
+		return raise("Aqueduct.Test", "fake function "+function+" has no behaviour"), nil
+	}
+	out, err := fn.fn(args, ev)
+	if err != nil {
+		return raise("ValueError", err.Error()), nil
+	}
+	key, err := f.store.keyFor("PUT", ev.Output.URL)
+	if err != nil {
+		return raise("Aqueduct.OutputError", err.Error()), nil
+	}
+	resp := runtime.Response{Status: "succeeded", OutputURI: ev.Output.URI, DurationMS: 1}
+	var body []byte
+	if p, ok := out.(pickled); ok {
+		body = []byte(fmt.Sprint(p.Value))
+		resp.ContentType = runtime.ContentTypePickle
+	} else {
+		body, _ = json.Marshal(out)
+		resp.ContentType = runtime.ContentTypeJSON
+		if len(body) < runtime.PreviewLimit {
+			resp.Preview = body
+		}
+	}
+	f.store.put(key, body)
+	resp.SizeBytes = int64(len(body))
+	b, _ := json.Marshal(resp)
+	return Invocation{Payload: b, LogTail: "START RequestId: 1\nran " + function + "\nEND RequestId: 1\n"}, nil
+}
+
+// raise is the function error the runtime answers for an exception.
+func raise(typ, msg string) Invocation {
+	b, _ := json.Marshal(runtime.FunctionError{
+		ErrorType: typ, ErrorMessage: msg,
+		StackTrace: []string{"Traceback (most recent call last):", `  File "/var/task/ops.py", line 3, in fn`, "    raise " + typ + "(msg)", typ + ": " + msg},
+	})
+	return Invocation{Payload: b, FunctionError: "Unhandled", LogTail: "[ERROR] " + typ + ": " + msg + "\n"}
+}
+
+func (f *fakeInvoker) callsOf(function string) []fakeCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []fakeCall
+	for _, c := range f.calls {
+		if c.Function == function {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fakeInvoker) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+func (f *fakeInvoker) functions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		out = append(out, c.Function)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var errBoom = errors.New("boom")
