@@ -17,7 +17,9 @@ import (
 // .dockerignore. Not covered: mtimes, owners, walk order. Modes are reduced to
 // executable (0755) or not (0644), and directories to 0755, because that is
 // all the image keeps (see the tar writer). A symlink counts as its target
-// string; it is never followed, inside or outside the directory.
+// string; it is never followed, inside or outside the directory (only
+// SourceDir itself may be a symlink). Sockets are skipped, as docker does;
+// fifos and devices are an error.
 func Hash(spec Spec) (string, error) {
 	spec, err := spec.normalized()
 	if err != nil {

@@ -581,3 +581,30 @@ func BenchmarkHash(b *testing.B) {
 		}
 	}
 }
+
+func TestContext_exceptionInsideAnIgnoredDirIsKept(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]file{
+		".dockerignore":        {data: "models\n!models/final.bin\n.git\n"},
+		"main.py":              {data: "x"},
+		"models/final.bin":     {data: "keep"},
+		"models/ckpt-1.bin":    {data: "drop"},
+		"models/old/ckpt.bin":  {data: "drop"},
+		".git/HEAD":            {data: "ref"},
+		".git/objects/ab/cdef": {data: "obj"},
+	})
+	tarball, err := contextTar(mustNormalize(t, baseSpec(dir)), sha256.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range tarHeaders(t, tarball) {
+		if strings.HasPrefix(h.Name, "src/") {
+			names = append(names, h.Name)
+		}
+	}
+	want := []string{"src/", "src/.dockerignore", "src/main.py", "src/models/final.bin"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("source entries %q, want %q", names, want)
+	}
+}
