@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
 )
 
@@ -59,8 +60,10 @@ type Emulator struct {
 
 	iam    *iam.Service
 	s3     *s3.Service
-	ecr    ecrBackend    // nil until the ECR service is wired
-	lambda lambdaBackend // nil until the Lambda service is wired
+	ecr    ecrBackend    // nil only while Start is still wiring
+	lambda lambdaBackend // nil only while Start is still wiring
+
+	lambdaSvc *lambda.Service
 
 	closeOnce sync.Once
 	closeErr  error
