@@ -39,8 +39,15 @@ type operatorIdentity struct {
 // identity returns the run's identity and its id.
 func identity(req Request, d *dag, selected []string, params map[string]json.RawMessage, input json.RawMessage) (ident, id string, err error) {
 	if req.RunKey != "" {
-		sum := sha256.Sum256([]byte("run_key:" + req.RunKey))
-		return "run_key:" + req.RunKey, "r-" + hex.EncodeToString(sum[:8]), nil
+		// Scoped to the workflow (and operator): runs of different workflows
+		// share the store's runs/ folder.
+		scope := req.Workflow
+		if req.Operator != "" {
+			scope += "/" + req.Operator
+		}
+		ident = fmt.Sprintf("run_key:%s:%s", scope, req.RunKey)
+		sum := sha256.Sum256([]byte(ident))
+		return ident, "r-" + hex.EncodeToString(sum[:8]), nil
 	}
 	doc := identityDoc{Version: identityVersion, Workflow: req.Workflow, Operator: req.Operator, Parameters: params, Input: input}
 	for _, name := range selected {

@@ -314,6 +314,18 @@ func TestExecute_identityFollowsWhatRuns(t *testing.T) {
 	if keyed == base || id(s, Request{RunKey: "nightly-2026-11-27", Parameters: map[string]json.RawMessage{"base": json.RawMessage("9")}}) != keyed {
 		t.Error("a run key should name the run whatever the parameters")
 	}
+	if id(s, Request{RunKey: "nightly-2026-11-27", Operator: "A"}) == keyed {
+		t.Error("one operator's run took the workflow run's key")
+	}
+	other := newFakeStore()
+	other.putWorkflow(t, "other", nil, map[string][]string{"A": nil})
+	otherInv := newFakeInvoker(other)
+	otherInv.set("other-A", &fakeFn{fn: func([]any, runtime.Event) (any, error) { return 0, nil }})
+	if rec, err := Execute(context.Background(), other, otherInv, Request{Workflow: "other", RunKey: "nightly-2026-11-27"}); err != nil {
+		t.Fatal(err)
+	} else if rec.ID == keyed {
+		t.Error("another workflow's run with the same key got the same id")
+	}
 
 	var m artifacts.OperatorManifest
 	if _, err := s.GetJSON(context.Background(), artifacts.OperatorKey(fakePrefix, "wf", "B"), &m); err != nil {
