@@ -3,6 +3,27 @@
 // their real wire protocols, so unchanged aws-sdk-go-v2 clients reach it
 // through an endpoint override. It accepts any credentials; the account is
 // 000000000000.
+//
+// Routing, as LocalStack does it: /_emulator/* is the admin API; otherwise
+// the SigV4 credential scope's service (Authorization header or presigned
+// X-Amz-Credential) decides, then /v2/ (the OCI registry), X-Amz-Target (ECR),
+// a dated path (Lambda) and a form Action (IAM or STS); anything else is
+// path-style S3.
+//
+// Admin API:
+//
+//	GET|POST /_emulator/faults   {"throttle_rate","error_rate","latency_ms","transition_delay_ms","services"}
+//	POST     /_emulator/reset    drop all state (fault settings stay)
+//	GET      /_emulator/health   status and services
+//	GET      /_emulator/invocations  Lambda invocations per function
+//	GET      /_emulator/requests counts by service, operation and status
+//
+// Faults use each service's own errors, which the SDK's standard retryer
+// retries: Lambda TooManyRequestsException 429 and ServiceException 500, ECR
+// ThrottlingException 400 and ServerException 500, IAM/STS Throttling 400 and
+// ServiceFailure/InternalFailure 500, S3 SlowDown 503 and InternalError 500.
+// The status codes are AWS's own, not one 429 for all. Admin paths never get
+// faults; the registry gets them only when "registry" is named in services.
 package emulator
 
 import (

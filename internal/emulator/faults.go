@@ -13,7 +13,9 @@ import (
 )
 
 // Faults are the failures the emulator injects on purpose, so that a
-// client's retries and waiters meet the real thing.
+// client's retries and waiters meet the real thing. Rates are spread evenly
+// per service rather than drawn at random (0.5 faults every second request),
+// so a retry test behaves the same on every run.
 type Faults struct {
 	// ThrottleRate is the share of requests, 0..1, answered with the
 	// service's own throttling error.

@@ -106,7 +106,10 @@ func TestLambdaWiring(t *testing.T) {
 	if aws.ToString(out.CodeSha256) == "" {
 		t.Error("CodeSha256 is empty: the image was not resolved in ECR")
 	}
-	w := lambda.NewFunctionActiveV2Waiter(lc, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 100 * time.Millisecond; o.MaxDelay = 200 * time.Millisecond })
+	w := lambda.NewFunctionActiveV2Waiter(lc, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay = 100 * time.Millisecond
+		o.MaxDelay = 200 * time.Millisecond
+	})
 	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("train")}, 30*time.Second); err != nil {
 		t.Fatalf("waiting for Active: %v", err)
 	}

@@ -1,0 +1,42 @@
+package emulatortest_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/emulatortest"
+)
+
+func TestStartConfigAndCleanup(t *testing.T) {
+	var e *emulator.Emulator
+	t.Run("inner", func(t *testing.T) {
+		e = emulatortest.Start(t, emulatortest.WithOptions(func(o *emulator.Options) { o.Region = "eu-west-1" }))
+		cfg := emulatortest.Config(t, e)
+		if aws.ToString(cfg.BaseEndpoint) != e.URL() || cfg.Region != "eu-west-1" {
+			t.Errorf("Config = endpoint %q region %q", aws.ToString(cfg.BaseEndpoint), cfg.Region)
+		}
+		c := s3.NewFromConfig(cfg, emulatortest.S3PathStyle)
+		if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("path-style")}); err != nil {
+			t.Fatalf("CreateBucket through Config: %v", err)
+		}
+		if n := len(e.Requests()); n != 1 || e.Requests()[0].Operation != "CreateBucket" {
+			t.Errorf("requests = %+v", e.Requests())
+		}
+	})
+	// The subtest's cleanup closed the emulator.
+	if resp, err := http.Get(e.URL() + "/_emulator/health"); err == nil {
+		_ = resp.Body.Close()
+		t.Error("the emulator still answers after its test ended")
+	}
+}
+
+// TestRequireDocker fails, never skips, where no Docker engine answers: the
+// project's Lambda tests need one.
+func TestRequireDocker(t *testing.T) {
+	emulatortest.RequireDocker(t)
+}
