@@ -1,0 +1,683 @@
+package lambda
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+)
+
+type codeInput struct {
+	ImageUri        *string `json:"ImageUri"`
+	ZipFile         []byte  `json:"ZipFile"`
+	S3Bucket        *string `json:"S3Bucket"`
+	S3Key           *string `json:"S3Key"`
+	S3ObjectVersion *string `json:"S3ObjectVersion"`
+}
+
+type environmentInput struct {
+	Variables map[string]string `json:"Variables"`
+}
+
+type storageInput struct {
+	Size *int `json:"Size"`
+}
+
+type createInput struct {
+	FunctionName     *string           `json:"FunctionName"`
+	Role             *string           `json:"Role"`
+	Code             *codeInput        `json:"Code"`
+	PackageType      *string           `json:"PackageType"`
+	Description      *string           `json:"Description"`
+	MemorySize       *int              `json:"MemorySize"`
+	Timeout          *int              `json:"Timeout"`
+	Environment      *environmentInput `json:"Environment"`
+	EphemeralStorage *storageInput     `json:"EphemeralStorage"`
+	Architectures    []string          `json:"Architectures"`
+	ImageConfig      *imageConfig      `json:"ImageConfig"`
+	Tags             map[string]string `json:"Tags"`
+	Handler          *string           `json:"Handler"`
+	Runtime          *string           `json:"Runtime"`
+	Layers           []string          `json:"Layers"`
+	Publish          bool              `json:"Publish"`
+}
+
+func decode(r *http.Request, v any) *apiError {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return &apiError{http.StatusBadRequest, "InvalidRequestContentException", "Could not read request body: " + err.Error(), ""}
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return &apiError{http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: " + err.Error(), ""}
+	}
+	return nil
+}
+
+func (s *Service) createFunction(w http.ResponseWriter, r *http.Request) *apiError {
+	var in createInput
+	if e := decode(r, &in); e != nil {
+		return e
+	}
+	var v validation
+	var ref functionRef
+	if in.FunctionName == nil {
+		v.add(nil, "functionName", "Member must not be null")
+	} else {
+		ref = parseFunctionName(&v, "functionName", *in.FunctionName)
+	}
+	if in.Role == nil {
+		v.add(nil, "role", "Member must not be null")
+	}
+	checkRole(&v, in.Role)
+	if in.Code == nil {
+		v.add(nil, "code", "Member must not be null")
+	}
+	var storage *int
+	if in.EphemeralStorage != nil {
+		if in.EphemeralStorage.Size == nil {
+			v.add(nil, "ephemeralStorage.size", "Member must not be null")
+		}
+		storage = in.EphemeralStorage.Size
+	}
+	checkLimits(&v, in.MemorySize, in.Timeout, storage, in.Description)
+	checkArchitectures(&v, in.Architectures)
+	if in.PackageType != nil && *in.PackageType != "Zip" && *in.PackageType != "Image" {
+		v.add(*in.PackageType, "packageType", "Member must satisfy enum value set: [Zip, Image]")
+	}
+	var env map[string]string
+	if in.Environment != nil {
+		env = in.Environment.Variables
+	}
+	envErr := envErrors(&v, env)
+	if e := v.err(); e != nil {
+		return e
+	}
+	if envErr != nil {
+		return envErr
+	}
+	if in.PackageType == nil || *in.PackageType != "Image" {
+		return invalidParam("The emulator runs container images only: Zip deployment packages are not emulated. Set PackageType to Image and Code.ImageUri to an image in the emulated ECR.")
+	}
+	if in.Code.ZipFile != nil || in.Code.S3Bucket != nil || in.Code.S3Key != nil {
+		return invalidParam("Please don't provide a ZipFile or S3 location when PackageType is Image. Provide Code.ImageUri.")
+	}
+	if in.Code.ImageUri == nil || *in.Code.ImageUri == "" {
+		return invalidParam("Please provide ImageUri when PackageType is Image.")
+	}
+	if in.Handler != nil || in.Runtime != nil || len(in.Layers) > 0 {
+		return invalidParam("Please don't provide Handler, Runtime or Layers when the intended function PackageType is Image.")
+	}
+	if in.Publish {
+		return invalidParam("Publishing versions is not emulated: only $LATEST exists. Leave Publish false.")
+	}
+	if e := s.checkRef(ref, false); e != nil {
+		return e
+	}
+	if e := s.tagErrors(in.Tags); e != nil {
+		return e
+	}
+
+	s.mu.Lock()
+	_, exists := s.functions[ref.name]
+	s.mu.Unlock()
+	if exists {
+		return conflict("Function already exist: " + ref.name)
+	}
+	if e := s.checkRoleTrust(*in.Role); e != nil {
+		return e
+	}
+	resolved, sha, e := s.resolveImage(*in.Code.ImageUri)
+	if e != nil {
+		return e
+	}
+
+	f := &function{
+		Name:             ref.name,
+		Role:             *in.Role,
+		MemorySize:       128,
+		Timeout:          3,
+		EphemeralStorage: 512,
+		Environment:      env,
+		Architectures:    []string{"x86_64"},
+		ImageURI:         *in.Code.ImageUri,
+		ResolvedImageURI: resolved,
+		CodeSha256:       sha,
+		ImageConfig:      in.ImageConfig,
+		Tags:             in.Tags,
+		LastModified:     time.Now(),
+		RevisionID:       newRevisionID(),
+	}
+	if in.Description != nil {
+		f.Description = *in.Description
+	}
+	if in.MemorySize != nil {
+		f.MemorySize = *in.MemorySize
+	}
+	if in.Timeout != nil {
+		f.Timeout = *in.Timeout
+	}
+	if storage != nil {
+		f.EphemeralStorage = *storage
+	}
+	if in.Architectures != nil {
+		f.Architectures = in.Architectures
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, exists := s.functions[f.Name]; exists {
+		return conflict("Function already exist: " + f.Name)
+	}
+	s.functions[f.Name] = f
+	s.beginTransition(f, true)
+	if err := s.saveLocked(); err != nil {
+		s.opts.Logf("lambda: saving state: %v", err)
+	}
+	writeJSON(w, http.StatusCreated, s.configuration(f))
+	return nil
+}
+
+// checkRef rejects a reference to another region or account, and any
+// qualifier but $LATEST (versions and aliases are not emulated).
+func (s *Service) checkRef(ref functionRef, allowQualifier bool) *apiError {
+	if (ref.region != "" && ref.region != s.region) || (ref.account != "" && ref.account != awsproto.AccountID) {
+		arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", orDefault(ref.region, s.region), orDefault(ref.account, awsproto.AccountID), ref.name)
+		return notFound(arn)
+	}
+	if ref.qualifier != "" && (!allowQualifier || ref.qualifier != latest) {
+		if !allowQualifier {
+			return invalidParam("Unsupported qualifier: only $LATEST is emulated; versions and aliases are not.")
+		}
+		return notFound(s.arn(ref.name) + ":" + ref.qualifier)
+	}
+	return nil
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+func (s *Service) checkRoleTrust(role string) *apiError {
+	if s.opts.Roles == nil {
+		return nil
+	}
+	if err := s.opts.Roles.CheckLambdaRole(role); err != nil {
+		return invalidParam("%s", err.Error())
+	}
+	return nil
+}
+
+// resolveImage turns an image URI into repo@digest and the digest's hex, as
+// Lambda records ResolvedImageUri and CodeSha256.
+func (s *Service) resolveImage(uri string) (resolved, sha string, e *apiError) {
+	if s.opts.Images == nil {
+		return "", "", serviceError("no image registry is configured in the emulator")
+	}
+	repo, digest, err := s.opts.Images.ResolveImage(uri)
+	if err != nil {
+		s.opts.Logf("lambda: resolving %s: %v", uri, err)
+		return "", "", invalidParam("Source image %s does not exist. Provide a valid source image.", uri)
+	}
+	hexDigest, ok := strings.CutPrefix(digest, "sha256:")
+	if !ok {
+		return "", "", serviceError("registry returned digest %q for %s, expected sha256:...", digest, uri)
+	}
+	return repo + "@" + digest, hexDigest, nil
+}
+
+// lookup finds the function a path names. Holds no lock; returns a snapshot pointer.
+func (s *Service) lookup(r *http.Request, name string) (*function, *apiError) {
+	var v validation
+	ref := parseFunctionName(&v, "functionName", name)
+	if e := v.err(); e != nil {
+		return nil, e
+	}
+	if q := r.URL.Query().Get("Qualifier"); q != "" {
+		if ref.qualifier != "" && ref.qualifier != q {
+			return nil, invalidParam("The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		ref.qualifier = q
+	}
+	if e := s.checkRef(ref, true); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	f, ok := s.functions[ref.name]
+	s.mu.Unlock()
+	if !ok {
+		return nil, notFound(s.arn(ref.name))
+	}
+	return f, nil
+}
+
+type functionCode struct {
+	RepositoryType   string `json:"RepositoryType"`
+	ImageUri         string `json:"ImageUri"`
+	ResolvedImageUri string `json:"ResolvedImageUri"`
+}
+
+func (s *Service) getFunction(w http.ResponseWriter, r *http.Request, name string) *apiError {
+	f, e := s.lookup(r, name)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	out := struct {
+		Configuration functionConfiguration `json:"Configuration"`
+		Code          functionCode          `json:"Code"`
+		Tags          map[string]string     `json:"Tags,omitempty"`
+	}{
+		Configuration: s.configuration(f),
+		Code:          functionCode{"ECR", f.ImageURI, f.ResolvedImageURI},
+		Tags:          copyMap(f.Tags),
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Service) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, name string) *apiError {
+	f, e := s.lookup(r, name)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	c := s.configuration(f)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request) *apiError {
+	q := r.URL.Query()
+	maxItems := 50
+	if m := q.Get("MaxItems"); m != "" {
+		n, err := strconv.Atoi(m)
+		var v validation
+		switch {
+		case err != nil:
+			v.add(m, "maxItems", "Member must be an integer")
+		case n < 1:
+			v.add(n, "maxItems", "Member must have value greater than or equal to 1")
+		case n > 10000:
+			v.add(n, "maxItems", "Member must have value less than or equal to 10000")
+		}
+		if e := v.err(); e != nil {
+			return e
+		}
+		maxItems = n
+	}
+	after := ""
+	if m := q.Get("Marker"); m != "" {
+		b, err := base64.RawURLEncoding.DecodeString(m)
+		if err != nil {
+			return invalidParam("Invalid Marker: %s", m)
+		}
+		after = string(b)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.functions))
+	for n := range s.functions {
+		if n > after {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	out := struct {
+		Functions  []functionConfiguration `json:"Functions"`
+		NextMarker string                  `json:"NextMarker,omitempty"`
+	}{Functions: []functionConfiguration{}}
+	for i, n := range names {
+		if i == maxItems {
+			out.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(names[i-1]))
+			break
+		}
+		out.Functions = append(out.Functions, s.configuration(s.functions[n]))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Service) deleteFunction(w http.ResponseWriter, r *http.Request, name string) *apiError {
+	f, e := s.lookup(r, name)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	if s.functions[f.Name] == f {
+		stopTimer(f)
+		delete(s.functions, f.Name)
+		if err := s.saveLocked(); err != nil {
+			s.opts.Logf("lambda: saving state: %v", err)
+		}
+	}
+	s.mu.Unlock()
+	s.run.Discard(f.Name)
+	writeNoContent(w)
+	return nil
+}
+
+// checkUpdatable rejects an update while the function is being created or
+// updated, with Lambda's messages. Holds s.mu.
+func (s *Service) checkUpdatable(f *function, revision *string) *apiError {
+	if f.State != stateActive {
+		return conflict("The operation cannot be performed at this time. The function is currently in the following state: " + f.State)
+	}
+	if f.LastUpdateStatus == updateInProgress {
+		return conflict("The operation cannot be performed at this time. An update is in progress for resource: " + s.arn(f.Name))
+	}
+	if revision != nil && *revision != f.RevisionID {
+		return &apiError{http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id", ""}
+	}
+	return nil
+}
+
+type updateCodeInput struct {
+	codeInput
+	Architectures []string `json:"Architectures"`
+	DryRun        bool     `json:"DryRun"`
+	Publish       bool     `json:"Publish"`
+	RevisionId    *string  `json:"RevisionId"`
+}
+
+func (s *Service) updateFunctionCode(w http.ResponseWriter, r *http.Request, name string) *apiError {
+	var in updateCodeInput
+	if e := decode(r, &in); e != nil {
+		return e
+	}
+	f, e := s.lookup(r, name)
+	if e != nil {
+		return e
+	}
+	var v validation
+	checkArchitectures(&v, in.Architectures)
+	if e := v.err(); e != nil {
+		return e
+	}
+	if in.ZipFile != nil || in.S3Bucket != nil || in.S3Key != nil {
+		return invalidParam("Please don't provide a ZipFile or S3 location when updating a function with packageType Image. Provide ImageUri.")
+	}
+	if in.ImageUri == nil || *in.ImageUri == "" {
+		return invalidParam("Please provide ImageUri when updating a function with packageType Image.")
+	}
+	if in.Publish {
+		return invalidParam("Publishing versions is not emulated: only $LATEST exists. Leave Publish false.")
+	}
+	s.mu.Lock()
+	e = s.checkUpdatable(f, in.RevisionId)
+	s.mu.Unlock()
+	if e != nil {
+		return e
+	}
+	resolved, sha, e := s.resolveImage(*in.ImageUri)
+	if e != nil {
+		return e
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.functions[f.Name] != f {
+		return notFound(s.arn(f.Name))
+	}
+	if e := s.checkUpdatable(f, in.RevisionId); e != nil {
+		return e
+	}
+	if in.DryRun {
+		c := s.configuration(f)
+		c.ImageConfigResponse = nil
+		writeJSON(w, http.StatusOK, c)
+		return nil
+	}
+	f.ImageURI, f.ResolvedImageURI, f.CodeSha256 = *in.ImageUri, resolved, sha
+	if in.Architectures != nil {
+		f.Architectures = in.Architectures
+	}
+	s.updated(f)
+	writeJSON(w, http.StatusOK, s.configuration(f))
+	return nil
+}
+
+// updated records a change and starts its InProgress period. Holds s.mu.
+func (s *Service) updated(f *function) {
+	f.LastModified = time.Now()
+	f.RevisionID = newRevisionID()
+	s.beginTransition(f, false)
+	if err := s.saveLocked(); err != nil {
+		s.opts.Logf("lambda: saving state: %v", err)
+	}
+}
+
+type updateConfigInput struct {
+	Role             *string           `json:"Role"`
+	Description      *string           `json:"Description"`
+	MemorySize       *int              `json:"MemorySize"`
+	Timeout          *int              `json:"Timeout"`
+	Environment      *environmentInput `json:"Environment"`
+	EphemeralStorage *storageInput     `json:"EphemeralStorage"`
+	ImageConfig      *imageConfig      `json:"ImageConfig"`
+	Handler          *string           `json:"Handler"`
+	Runtime          *string           `json:"Runtime"`
+	Layers           []string          `json:"Layers"`
+	RevisionId       *string           `json:"RevisionId"`
+}
+
+func (s *Service) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request, name string) *apiError {
+	var in updateConfigInput
+	if e := decode(r, &in); e != nil {
+		return e
+	}
+	f, e := s.lookup(r, name)
+	if e != nil {
+		return e
+	}
+	var v validation
+	checkRole(&v, in.Role)
+	var storage *int
+	if in.EphemeralStorage != nil {
+		if in.EphemeralStorage.Size == nil {
+			v.add(nil, "ephemeralStorage.size", "Member must not be null")
+		}
+		storage = in.EphemeralStorage.Size
+	}
+	checkLimits(&v, in.MemorySize, in.Timeout, storage, in.Description)
+	var envErr *apiError
+	if in.Environment != nil {
+		envErr = envErrors(&v, in.Environment.Variables)
+	}
+	if e := v.err(); e != nil {
+		return e
+	}
+	if envErr != nil {
+		return envErr
+	}
+	if in.Handler != nil || in.Runtime != nil || len(in.Layers) > 0 {
+		return invalidParam("Please don't provide Handler, Runtime or Layers when the intended function PackageType is Image.")
+	}
+	s.mu.Lock()
+	e = s.checkUpdatable(f, in.RevisionId)
+	s.mu.Unlock()
+	if e != nil {
+		return e
+	}
+	if in.Role != nil {
+		if e := s.checkRoleTrust(*in.Role); e != nil {
+			return e
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.functions[f.Name] != f {
+		return notFound(s.arn(f.Name))
+	}
+	if e := s.checkUpdatable(f, in.RevisionId); e != nil {
+		return e
+	}
+	if in.Role != nil {
+		f.Role = *in.Role
+	}
+	if in.Description != nil {
+		f.Description = *in.Description
+	}
+	if in.MemorySize != nil {
+		f.MemorySize = *in.MemorySize
+	}
+	if in.Timeout != nil {
+		f.Timeout = *in.Timeout
+	}
+	if storage != nil {
+		f.EphemeralStorage = *storage
+	}
+	if in.Environment != nil {
+		f.Environment = in.Environment.Variables
+	}
+	if in.ImageConfig != nil {
+		f.ImageConfig = in.ImageConfig
+		if f.ImageConfig.EntryPoint == nil && f.ImageConfig.Command == nil && f.ImageConfig.WorkingDirectory == "" {
+			f.ImageConfig = nil
+		}
+	}
+	s.updated(f)
+	writeJSON(w, http.StatusOK, s.configuration(f))
+	return nil
+}
+
+// functionByARN finds the function a tagging call names; tags apply to
+// function ARNs only.
+func (s *Service) functionByARN(resource string) (*function, *apiError) {
+	var v validation
+	ref := parseFunctionName(&v, "resource", resource)
+	if e := v.err(); e != nil {
+		return nil, e
+	}
+	if !strings.HasPrefix(resource, "arn:") {
+		return nil, invalidParam("Invalid ARN: %s", resource)
+	}
+	if e := s.checkRef(ref, true); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	f, ok := s.functions[ref.name]
+	s.mu.Unlock()
+	if !ok {
+		return nil, notFound(s.arn(ref.name))
+	}
+	return f, nil
+}
+
+// tagErrors checks tags against Lambda's limits.
+func (s *Service) tagErrors(tags map[string]string) *apiError {
+	if len(tags) > 50 {
+		return invalidParam("Number of tags exceeds resource tag limit.")
+	}
+	for k, val := range tags {
+		if len(k) < 1 || len(k) > 128 || len(val) > 256 {
+			return invalidParam("Tag keys must be 1-128 characters and values at most 256 characters: %q", k)
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return invalidParam("Tag keys with the aws: prefix are reserved for AWS use: %q", k)
+		}
+	}
+	return nil
+}
+
+func (s *Service) tagResource(w http.ResponseWriter, r *http.Request, resource string) *apiError {
+	var in struct {
+		Tags map[string]string `json:"Tags"`
+	}
+	if e := decode(r, &in); e != nil {
+		return e
+	}
+	if in.Tags == nil {
+		var v validation
+		v.add(nil, "tags", "Member must not be null")
+		return v.err()
+	}
+	f, e := s.functionByARN(resource)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	merged := copyMap(f.Tags)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	for k, v := range in.Tags {
+		merged[k] = v
+	}
+	if e := s.tagErrors(merged); e != nil {
+		return e
+	}
+	f.Tags = merged
+	if err := s.saveLocked(); err != nil {
+		s.opts.Logf("lambda: saving state: %v", err)
+	}
+	writeNoContent(w)
+	return nil
+}
+
+func (s *Service) untagResource(w http.ResponseWriter, r *http.Request, resource string) *apiError {
+	keys := r.URL.Query()["tagKeys"]
+	if len(keys) == 0 {
+		var v validation
+		v.add(nil, "tagKeys", "Member must not be null")
+		return v.err()
+	}
+	f, e := s.functionByARN(resource)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tags := copyMap(f.Tags)
+	for _, k := range keys {
+		delete(tags, k)
+	}
+	f.Tags = tags
+	if err := s.saveLocked(); err != nil {
+		s.opts.Logf("lambda: saving state: %v", err)
+	}
+	writeNoContent(w)
+	return nil
+}
+
+func (s *Service) listTags(w http.ResponseWriter, r *http.Request, resource string) *apiError {
+	f, e := s.functionByARN(resource)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	tags := copyMap(f.Tags)
+	s.mu.Unlock()
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"Tags": tags})
+	return nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,392 @@
+// Package lambda emulates AWS Lambda's REST-JSON API (2015-03-31) for
+// container-image functions, and runs their invocations in the local Docker
+// engine under AWS's Runtime Interface Emulator (see package runner).
+package lambda
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda/runner"
+)
+
+// RoleChecker is the emulated IAM: nil if the role exists and trusts
+// lambda.amazonaws.com, else an error whose message is AWS's.
+type RoleChecker interface{ CheckLambdaRole(roleARN string) error }
+
+// ImageResolver is the emulated ECR: it resolves an image URI (tag or
+// digest) to its repository and manifest digest.
+type ImageResolver interface {
+	ResolveImage(imageURI string) (repo, digest string, err error)
+}
+
+// RegistryAuth gives the credentials the Docker engine pulls with.
+type RegistryAuth interface {
+	PullAuth() (username, password string)
+}
+
+// Options configures the service.
+type Options struct {
+	DataDir  string // functions persist here when set
+	Region   string
+	Roles    RoleChecker
+	Images   ImageResolver
+	Registry RegistryAuth
+	// TransitionDelay is how long Pending and InProgress last; read at every
+	// create and update. Nil means 200 ms.
+	TransitionDelay func() time.Duration
+	IdleTimeout     time.Duration // warm containers idle longer are removed; 0 means 5 minutes
+	RIEPath         string        // empty means EnsureRIE
+	Logf            func(format string, args ...any)
+}
+
+// accountConcurrency is the concurrent-execution quota of a new AWS account;
+// it also keeps a laptop from starting unbounded containers.
+var accountConcurrency = 10
+
+// Service is the emulated Lambda.
+type Service struct {
+	opts     Options
+	region   string
+	instance string
+	docker   *client.Client
+	run      *runner.Runner
+	slots    chan struct{} // concurrent executions
+
+	mu          sync.Mutex
+	functions   map[string]*function
+	invocations map[string]int
+	ctx         context.Context // cancelled by Reset and Close: ends async invocations
+	cancel      context.CancelFunc
+	closed      bool
+	async       sync.WaitGroup
+}
+
+// New builds the service and loads persisted functions from DataDir.
+func New(opts Options) (*Service, error) {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if opts.TransitionDelay == nil {
+		opts.TransitionDelay = func() time.Duration { return 200 * time.Millisecond }
+	}
+	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	s := &Service{
+		opts:        opts,
+		region:      opts.Region,
+		instance:    randomHex(4),
+		docker:      docker,
+		slots:       make(chan struct{}, accountConcurrency),
+		functions:   map[string]*function{},
+		invocations: map[string]int{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.load(); err != nil {
+		docker.Close()
+		return nil, err
+	}
+	rie := func(ctx context.Context) (string, error) {
+		if opts.RIEPath != "" {
+			return opts.RIEPath, nil
+		}
+		return EnsureRIE(ctx)
+	}
+	var auth func() (string, string)
+	if opts.Registry != nil {
+		auth = opts.Registry.PullAuth
+	}
+	s.run = runner.New(runner.Config{
+		Docker:      docker,
+		Instance:    s.instance,
+		IdleTimeout: opts.IdleTimeout,
+		RIEPath:     rie,
+		ShimPath:    runner.EnsureShim,
+		PullAuth:    auth,
+		Logf:        opts.Logf,
+	})
+	return s, nil
+}
+
+// Instance is the value of the runner.LabelInstance label on this service's containers.
+func (s *Service) Instance() string { return s.instance }
+
+// Invocations counts invocations per function name since start or Reset.
+func (s *Service) Invocations() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.invocations))
+	for k, v := range s.invocations {
+		out[k] = v
+	}
+	return out
+}
+
+// Reset drops every function and removes their containers.
+func (s *Service) Reset() {
+	s.mu.Lock()
+	for _, f := range s.functions {
+		stopTimer(f)
+	}
+	s.functions = map[string]*function{}
+	s.invocations = map[string]int{}
+	s.cancel()
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.saveLocked(); err != nil {
+		s.opts.Logf("lambda: saving state: %v", err)
+	}
+	s.mu.Unlock()
+	s.run.DiscardAll()
+}
+
+// Close removes every container and stops the service; nothing is left running.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, f := range s.functions {
+		stopTimer(f)
+	}
+	s.cancel()
+	s.mu.Unlock()
+	err := s.run.Close()
+	s.async.Wait()
+	return errors.Join(err, s.docker.Close())
+}
+
+func stopTimer(f *function) {
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+}
+
+// ServeHTTP routes Lambda's REST paths.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	segs, err := pathSegments(r.URL)
+	if err != nil {
+		(&apiError{http.StatusBadRequest, "ValidationException", "Invalid request path", ""}).write(w)
+		return
+	}
+	var e *apiError
+	switch {
+	case len(segs) == 2 && segs[0] == "2015-03-31" && segs[1] == "functions":
+		switch r.Method {
+		case http.MethodPost:
+			e = s.createFunction(w, r)
+		case http.MethodGet:
+			e = s.listFunctions(w, r)
+		default:
+			e = unknownOperation()
+		}
+	case len(segs) == 3 && segs[0] == "2015-03-31" && segs[1] == "functions":
+		switch r.Method {
+		case http.MethodGet:
+			e = s.getFunction(w, r, segs[2])
+		case http.MethodDelete:
+			e = s.deleteFunction(w, r, segs[2])
+		default:
+			e = unknownOperation()
+		}
+	case len(segs) == 4 && segs[0] == "2015-03-31" && segs[1] == "functions":
+		switch {
+		case segs[3] == "configuration" && r.Method == http.MethodGet:
+			e = s.getFunctionConfiguration(w, r, segs[2])
+		case segs[3] == "configuration" && r.Method == http.MethodPut:
+			e = s.updateFunctionConfiguration(w, r, segs[2])
+		case segs[3] == "code" && r.Method == http.MethodPut:
+			e = s.updateFunctionCode(w, r, segs[2])
+		case segs[3] == "invocations" && r.Method == http.MethodPost:
+			e = s.invoke(w, r, segs[2])
+		default:
+			e = unknownOperation()
+		}
+	case len(segs) == 3 && segs[0] == "2017-03-31" && segs[1] == "tags":
+		switch r.Method {
+		case http.MethodPost:
+			e = s.tagResource(w, r, segs[2])
+		case http.MethodGet:
+			e = s.listTags(w, r, segs[2])
+		case http.MethodDelete:
+			e = s.untagResource(w, r, segs[2])
+		default:
+			e = unknownOperation()
+		}
+	default:
+		e = unknownOperation()
+	}
+	if e != nil {
+		e.write(w)
+	}
+}
+
+func unknownOperation() *apiError {
+	return &apiError{http.StatusNotFound, "UnknownOperationException", "Unknown operation: this Lambda API call is not emulated", ""}
+}
+
+// pathSegments splits the escaped path, so a function ARN's encoded
+// slashes or colons stay inside its segment.
+func pathSegments(u *url.URL) ([]string, error) {
+	raw := strings.Trim(u.EscapedPath(), "/")
+	if raw == "" {
+		return nil, nil
+	}
+	parts := strings.Split(raw, "/")
+	for i, p := range parts {
+		d, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = d
+	}
+	return parts, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeNoContent(w http.ResponseWriter) {
+	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// beginTransition puts f into Pending (create) or InProgress (update) and
+// schedules the transition's end after TransitionDelay. Holds s.mu.
+func (s *Service) beginTransition(f *function, create bool) {
+	stopTimer(f)
+	f.gen++
+	gen := f.gen
+	if create {
+		f.State, f.StateReason, f.StateReasonCode = statePending, reasonCreating, reasonCodeCreating
+		f.LastUpdateStatus, f.LastUpdateStatusReason, f.LastUpdateStatusReasonCode = "", "", ""
+	} else {
+		// Lambda reports an image update with the creation reason.
+		f.LastUpdateStatus, f.LastUpdateStatusReason, f.LastUpdateStatusReasonCode = updateInProgress, reasonCreating, reasonCodeCreating
+	}
+	name := f.Name
+	f.timer = time.AfterFunc(max(s.opts.TransitionDelay(), 0), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		cur, ok := s.functions[name]
+		if !ok || cur != f || cur.gen != gen || s.closed {
+			return
+		}
+		s.completeTransition(cur)
+		if err := s.saveLocked(); err != nil {
+			s.opts.Logf("lambda: saving state: %v", err)
+		}
+	})
+}
+
+// completeTransition makes f Active and its update Successful. Holds s.mu.
+func (s *Service) completeTransition(f *function) {
+	f.timer = nil
+	f.State, f.StateReason, f.StateReasonCode = stateActive, "", ""
+	f.LastUpdateStatus, f.LastUpdateStatusReason, f.LastUpdateStatusReasonCode = updateSuccessful, "", ""
+	f.Live = s.spec(f)
+	// Warm containers run the old configuration.
+	go s.run.Discard(f.Name)
+}
+
+func (s *Service) stateFile() string {
+	return filepath.Join(s.opts.DataDir, "lambda", "functions.json")
+}
+
+// saveLocked writes every function to DataDir, atomically. Holds s.mu.
+func (s *Service) saveLocked() error {
+	if s.opts.DataDir == "" {
+		return nil
+	}
+	names := make([]string, 0, len(s.functions))
+	for n := range s.functions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	list := make([]*function, 0, len(names))
+	for _, n := range names {
+		list = append(list, s.functions[n])
+	}
+	b, err := json.MarshalIndent(struct {
+		Functions []*function `json:"functions"`
+	}{list}, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := s.stateFile()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// load reads persisted functions. A transition cut short by the restart is
+// complete by now.
+func (s *Service) load() error {
+	if s.opts.DataDir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(s.stateFile())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var st struct {
+		Functions []*function `json:"functions"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("lambda state %s: %w", s.stateFile(), err)
+	}
+	for _, f := range st.Functions {
+		if f.State == statePending || f.LastUpdateStatus == updateInProgress {
+			f.State, f.StateReason, f.StateReasonCode = stateActive, "", ""
+			f.LastUpdateStatus, f.LastUpdateStatusReason, f.LastUpdateStatusReasonCode = updateSuccessful, "", ""
+			f.Live = s.spec(f)
+		}
+		s.functions[f.Name] = f
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newRevisionID() string {
+	h := randomHex(16)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
