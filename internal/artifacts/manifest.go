@@ -30,6 +30,7 @@ type OperatorManifest struct {
 	TimeoutS     int64    `json:"timeout_s"`
 
 	// The configuration that AWS does not hold, so that import can read it back.
+	Memory        string   `json:"memory,omitempty"` // as configured, e.g. "2GB"
 	Source        string   `json:"source"`
 	Requirements  []string `json:"requirements,omitempty"`
 	PythonVersion string   `json:"python_version"`

@@ -33,7 +33,14 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 var testEmulator *emulator.Emulator
 
 // testLocalBaseImage is the offline Python base image (`make base-image`).
-const testLocalBaseImage = "aqueduct-local/python:3.11"
+var testLocalBaseImage = envOr("AQUEDUCT_TEST_BASE_IMAGE", "aqueduct-local/python:3.11")
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
 
 func TestMain(m *testing.M) {
 	if os.Getenv("TF_ACC") == "" {

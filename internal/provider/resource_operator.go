@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
@@ -32,6 +33,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/memorytype"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/stringmodifier"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/registry"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
@@ -138,10 +140,13 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"memory": schema.StringAttribute{
-				CustomType:          memorytype.MemoryType{},
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString("512"),
+				CustomType: memorytype.MemoryType{},
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString("512"),
+				PlanModifiers: []planmodifier.String{stringmodifier.UseStateWhenEquivalent(func(s basetypes.StringValue) basetypes.StringValuableWithSemanticEquals {
+					return memorytype.Memory{StringValue: s}
+				})},
 				MarkdownDescription: "Memory of the function: a whole number of MB (`1536`), or a string in MB or GB (`\"512MB\"`, `\"2GB\"`, `\"1.5GB\"`; 1 GB = 1024 MB). AWS Lambda allows 128 to 10240 MB; CPU grows with memory. `\"1GB\"`, `\"1024MB\"` and `1024` are the same value. Defaults to 512 MB.",
 			},
 			"timeout": schema.Int64Attribute{
@@ -543,6 +548,7 @@ func (r *operatorResource) writeManifest(ctx context.Context, store *artifacts.S
 		Function:      m.Function.ValueString(),
 		Inputs:        inputs,
 		MemoryMB:      mb,
+		Memory:        m.Memory.ValueString(),
 		TimeoutS:      m.Timeout.ValueInt64(),
 		Source:        m.Source.ValueString(),
 		Requirements:  spec.Requirements,
@@ -663,8 +669,11 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	state.WorkflowID = types.StringValue(wfID)
 	state.Name = types.StringValue(opName)
 	r.setFromFunction(&state, fn, e)
+	if state.Memory.IsNull() && found {
+		state.Memory = memorytype.NewMemoryValue(m.Memory) // import: the spelling the config used
+	}
 	if mb, _ := state.Memory.MB(); state.Memory.IsNull() || mb != int64(fn.MemoryMB) {
-		state.Memory = memorytype.NewMemoryValue(fmt.Sprint(fn.MemoryMB))
+		state.Memory = memorytype.NewMemoryMB(int64(fn.MemoryMB))
 	}
 	state.Timeout = types.Int64Value(int64(fn.TimeoutS))
 	state.EphemeralStorage = types.Int64Value(int64(fn.EphemeralMB))

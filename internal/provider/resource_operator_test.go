@@ -181,7 +181,7 @@ func TestAccOperator_badInput(t *testing.T) {
 			step(testAccOperator("a", src, `"abc"`, ""), `(?s)memory.*"abc"`),
 			step(testAccOperator("a", src, `"1GB"`, "timeout = 901"), `(?s)timeout.*between 1 and 900, got: 901`),
 			step(testAccOperator("a", filepath.Join(src, "missing"), `"1GB"`, ""), `(?s)source.*missing`),
-			step(testAccOperator("a", src, `"1GB"`, `function = "main"`), `(?s)function.*module:callable`),
+			step(strings.Replace(testAccOperator("a", src, `"1GB"`, ""), `"main:handler"`, `"main"`, 1), `(?s)function.*module:callable`),
 			step(testAccOperator("a", src, `"1GB"`, `architecture = "riscv"`), `(?s)architecture.*value must be one of`),
 			step(testAccOperator("a", src, `"1GB"`, `inputs = [aqueduct_operator.b.id]`)+testAccOperator("b", src, `"1GB"`, `inputs = [aqueduct_operator.a.id]`), `Cycle`),
 			step(testAccOperator("a", src, `"1GB"`, `inputs = ["${aqueduct_workflow.test.id}/a"]`), `operator "a" lists itself as an input`),
