@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,8 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
@@ -156,4 +162,64 @@ func testSource(t *testing.T, files map[string]string) string {
 // hcl quotes a Go string for a Terraform configuration.
 func hcl(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", "$${", "\n", `\n`).Replace(s) + `"`
+}
+
+func TestAccProvider_configuration(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	name := testName("eng")
+	engine := testAccLambdaResourceConfig(name, role, bucket, "")
+	// The endpoints come from the block alone here, not the environment.
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	u := testEmulator.URL()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      `provider "aqueduct" {` + "\n" + `endpoints { s3 = "localhost:4566" }` + "\n}\n" + engine,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)s3 = "localhost:4566".*"localhost:4566" is not a valid endpoint`),
+			},
+			{
+				Config:      `provider "aqueduct" {` + "\n" + `access_key = "AKIDEXAMPLE"` + "\n}\n" + engine,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)secret_key.*must be set together`),
+			},
+			{
+				Config: fmt.Sprintf(`
+provider "aqueduct" {
+  region     = "us-east-1"
+  access_key = "test"
+  secret_key = "test"
+  endpoints {
+    lambda = %[1]q
+    ecr    = %[1]q
+    s3     = %[1]q
+    iam    = %[1]q
+    sts    = %[1]q
+  }
+}
+`, u) + engine,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("aqueduct_lambda_resource.test", tfjsonpath.New("account_id"), knownvalue.StringExact("000000000000")),
+				},
+			},
+		},
+	})
+}
+
+// TestProvider_credentialsAreSensitive guards that credentials are sensitive,
+// so they never reach plans or logs.
+func TestProvider_credentialsAreSensitive(t *testing.T) {
+	p := New("test")()
+	var resp provider.SchemaResponse
+	p.Schema(context.Background(), provider.SchemaRequest{}, &resp)
+	for _, name := range []string{"access_key", "secret_key", "token"} {
+		if !resp.Schema.Attributes[name].IsSensitive() {
+			t.Errorf("%s must be sensitive", name)
+		}
+	}
+	if diags := resp.Schema.ValidateImplementation(context.Background()); diags.HasError() {
+		t.Fatalf("provider schema: %v", diags)
+	}
 }
