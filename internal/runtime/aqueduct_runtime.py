@@ -70,16 +70,9 @@ def _code_file():
     return _code_file.__code__.co_filename
 
 
-def error_body(exc, error_type=None):
+def error_body(exc):
     """Lambda's error shape: errorType, errorMessage, stackTrace (one line each)."""
-    tb = exc.__traceback__
-    # Start the trace at the user's code: the runtime's frames are noise to them.
-    here = _code_file()
-    while tb is not None and tb.tb_frame.f_code.co_filename == here:
-        tb = tb.tb_next
-    if tb is None:
-        tb = exc.__traceback__
-    lines = "".join(traceback.format_exception(type(exc), exc, tb)).splitlines()
+    lines = _trace(exc)
     if len(lines) > MAX_TRACE_LINES:
         head, tail = MAX_TRACE_LINES // 4, MAX_TRACE_LINES - MAX_TRACE_LINES // 4
         omitted = len(lines) - head - tail
@@ -92,10 +85,29 @@ def error_body(exc, error_type=None):
     if len(message) > MAX_MESSAGE:
         message = message[:MAX_MESSAGE] + "..."
     return {
-        "errorType": error_type or getattr(exc, "error_type", None) or type(exc).__name__,
+        "errorType": getattr(exc, "error_type", None) or type(exc).__name__,
         "errorMessage": message,
         "stackTrace": lines,
     }
+
+
+def _trace(exc):
+    """The traceback as the user should read it: their frames, not the
+    runtime's or importlib's. The runtime's own errors show what caused them."""
+    wrapped = isinstance(exc, (AqueductError, InitError))
+    if wrapped:
+        exc = exc.__cause__
+        if exc is None:
+            return []
+    entries = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    internal = ('  File "%s"' % _code_file(), '  File "<frozen importlib')
+    kept = [e for e in entries if not e.startswith(internal)]
+    has_frames = any(e.startswith('  File "') for e in kept)
+    if not wrapped and not has_frames:
+        kept = entries  # an error in the runtime itself: its frames are the story
+    elif not has_frames:
+        kept = [e for e in kept if e != "Traceback (most recent call last):\n"]
+    return "".join(kept).splitlines()
 
 
 def log_error(body):

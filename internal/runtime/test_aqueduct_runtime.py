@@ -476,6 +476,7 @@ class RuntimeTest(unittest.TestCase):
         err = self.run_error(self.event(self.key()))
         self.assertEqual(err["errorType"], "Aqueduct.SerializationError")
         self.assertIn("generator", err["errorMessage"])
+        self.assertIn("cannot pickle", err["stackTrace"][-1])
 
     def test_seven_megabyte_output_and_input_travel_intact(self):
         want = random.Random(7).getrandbits(8 * SEVEN_MB).to_bytes(SEVEN_MB, "little")
@@ -630,8 +631,15 @@ class RuntimeTest(unittest.TestCase):
             self.assertEqual(err["errorType"], error_type)
             self.assertIn(fragment, err["errorMessage"])
             self.assertTrue(err["stackTrace"], handler)
+            trace = "\n".join(err["stackTrace"])
+            # The user's frames only: not the runtime's, not importlib's.
+            self.assertNotIn("aqueduct_runtime.py", trace)
+            self.assertNotIn("<frozen", trace)
             if handler.startswith("broken"):
-                self.assertIn("broken.py", "\n".join(err["stackTrace"]))
+                self.assertIn('broken.py", line 3, in <module>', trace)
+            if handler.startswith("missing_dep"):
+                self.assertIn("import definitely_missing_package_xyz", trace)
+                self.assertEqual(err["stackTrace"][-1], "ModuleNotFoundError: No module named 'definitely_missing_package_xyz'")
             self.assertEqual(p.proc.wait(10), 1)
 
     # ------------------------------------------------------------ logs and flags
