@@ -137,7 +137,7 @@ def http_call(method, url, body=None, content_type=None, deadline=None, attempts
     if parts.query:
         target += "?" + parts.query
     delay = 0.25
-    last = None
+    last = "no time left before the deadline"
     for attempt in range(attempts):
         left = _remaining(deadline)
         if left is not None and left <= 0:
@@ -367,13 +367,15 @@ def fetch_inputs(inputs, deadline):
     errors = [None] * len(inputs)
 
     def fetch(i):
-        item = inputs[i] or {}
+        # Every failure lands in errors: an exception escaping a thread would
+        # leave a silent None in the arguments.
+        item = inputs[i] if isinstance(inputs[i], dict) else {}
         name = item.get("operator") or "#%d" % i
         try:
             status, headers, data = http_call("GET", item.get("url") or "", None, None, deadline)
             if status != 200:
                 raise OSError("HTTP %d: %s" % (status, _snippet(data)))
-        except (OSError, ValueError) as e:
+        except Exception as e:
             errors[i] = AqueductError("Aqueduct.InputError", "fetching input %r: %s" % (name, e))
             errors[i].__cause__ = e
             return
@@ -450,7 +452,11 @@ class RuntimeAPI:
             "POST",
             path,
             json.dumps(body).encode("utf-8"),
-            {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": body["errorType"]},
+            {
+                "Content-Type": "application/json",
+                # Headers are Latin-1; a class name may not be.
+                "Lambda-Runtime-Function-Error-Type": body["errorType"].encode("ascii", "replace").decode(),
+            },
         )
 
 

@@ -592,6 +592,16 @@ class RuntimeTest(unittest.TestCase):
         self.assertIn("'gone'", err["errorMessage"])
         self.assertIn("HTTP 404", err["errorMessage"])
 
+    def test_malformed_input_entry_is_an_input_error(self):
+        self.start("ops:collect")
+        ok = self.key()
+        self.store.put(ok, b"1", CT_JSON)
+        ev = self.event(self.key(), inputs=[("x", ok, CT_JSON)])
+        ev["inputs"] += ["not an object", {"operator": "nourl"}]
+        err = self.run_error(ev)
+        self.assertEqual(err["errorType"], "Aqueduct.InputError")
+        self.assertIn("#1", err["errorMessage"])
+
     # ------------------------------------------------------------ failures
 
     def test_exception_is_a_function_error_with_traceback(self):
