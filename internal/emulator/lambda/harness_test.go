@@ -56,7 +56,6 @@ type testImages struct {
 	digest1        string
 	digest2        string
 	manifestGets   atomic.Int64 // authenticated manifest fetches by digest
-	unauthRequests atomic.Int64
 }
 
 var (
@@ -112,7 +111,6 @@ func buildImages(d *client.Client) (*testImages, error) {
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	regServer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != regUser || p != regPass {
-			ti.unauthRequests.Add(1)
 			w.Header().Set("WWW-Authenticate", `Basic realm="fake-ecr"`)
 			w.WriteHeader(http.StatusUnauthorized)
 			return

@@ -10,10 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/docker/docker/api/types/image"
 )
 
 func TestInvokeReturnsOutputAndLogTail(t *testing.T) {
 	e := newEnv(t, nil)
+	// Not in the engine: the first invocation has to pull it, with credentials.
+	_, _ = docker(t).ImageRemove(ctx(t), e.img.host+"/fn@"+e.img.digest1, image.RemoveOptions{Force: true})
 	pullsBefore := e.img.manifestGets.Load()
 	e.create("echo", func(in *awslambda.CreateFunctionInput) {
 		in.Environment = &types.Environment{Variables: map[string]string{"FOO": "bar"}}

@@ -316,7 +316,7 @@ func (s *Service) completeTransition(f *function) {
 }
 
 func (s *Service) stateFile() string {
-	return filepath.Join(s.opts.DataDir, "lambda", "functions.json")
+	return filepath.Join(s.opts.DataDir, "functions.json")
 }
 
 // saveLocked writes every function to DataDir, atomically. Holds s.mu.

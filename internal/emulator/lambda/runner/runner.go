@@ -154,8 +154,11 @@ func (r *Runner) Invoke(ctx context.Context, spec Spec, req Request) (*Result, e
 		}
 	}
 	res, keep := c.invoke(ctx, spec, req)
-	res.ContainerID = c.id
 	r.release(c, keep)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("invocation %s abandoned: %w", req.ID, err)
+	}
+	res.ContainerID = c.id
 	return res, nil
 }
 

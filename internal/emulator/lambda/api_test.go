@@ -1,0 +1,350 @@
+package lambda
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// apiErr asserts err is an API error with the code, HTTP status and a
+// message containing msg.
+func apiErr(t *testing.T, err error, code string, status int, msg string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want %s, got %v", code, err)
+	}
+	if ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), msg) {
+		t.Errorf("got %s %q, want %s containing %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() != status {
+		t.Errorf("%s: HTTP %d, want %d", code, re.HTTPStatusCode(), status)
+	}
+}
+
+func TestCreateGoesPendingThenActive(t *testing.T) {
+	e := newEnv(t, nil)
+	e.delay.Store(int64(time.Second))
+	out, err := e.c.CreateFunction(ctx(t), &awslambda.CreateFunctionInput{
+		FunctionName: aws.String("train"),
+		Role:         aws.String(goodRole),
+		PackageType:  types.PackageTypeImage,
+		Code:         &types.FunctionCode{ImageUri: aws.String(e.img.v1)},
+		Description:  aws.String("trains"),
+		Tags:         map[string]string{"team": "ml"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.State != types.StatePending || out.StateReasonCode != types.StateReasonCodeCreating || aws.ToString(out.StateReason) != "The function is being created." {
+		t.Errorf("after create: %s %s %q", out.State, out.StateReasonCode, aws.ToString(out.StateReason))
+	}
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:train"
+	if aws.ToString(out.FunctionArn) != arn || aws.ToString(out.Version) != "$LATEST" || out.PackageType != types.PackageTypeImage {
+		t.Errorf("arn %q version %q package %q", aws.ToString(out.FunctionArn), aws.ToString(out.Version), out.PackageType)
+	}
+	if aws.ToInt32(out.MemorySize) != 128 || aws.ToInt32(out.Timeout) != 3 || aws.ToInt32(out.EphemeralStorage.Size) != 512 || len(out.Architectures) != 1 || out.Architectures[0] != types.ArchitectureX8664 {
+		t.Errorf("defaults: memory %d timeout %d storage %d arch %v", aws.ToInt32(out.MemorySize), aws.ToInt32(out.Timeout), aws.ToInt32(out.EphemeralStorage.Size), out.Architectures)
+	}
+	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$`).MatchString(aws.ToString(out.LastModified)) {
+		t.Errorf("LastModified %q is not in Lambda's format", aws.ToString(out.LastModified))
+	}
+	if aws.ToString(out.CodeSha256) != strings.TrimPrefix(e.img.digest1, "sha256:") {
+		t.Errorf("CodeSha256 %q, want the digest %s", aws.ToString(out.CodeSha256), e.img.digest1)
+	}
+
+	// Pending: no invoking, no updating.
+	_, err = e.c.Invoke(ctx(t), &awslambda.InvokeInput{FunctionName: aws.String("train")})
+	apiErr(t, err, "ResourceConflictException", 409, "The function is currently in the following state: Pending")
+	_, err = e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("train"), MemorySize: aws.Int32(256)})
+	apiErr(t, err, "ResourceConflictException", 409, "The operation cannot be performed at this time. The function is currently in the following state: Pending")
+
+	// The SDK's own waiter, with its default delays.
+	start := time.Now()
+	if err := awslambda.NewFunctionActiveV2Waiter(e.c).Wait(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("train")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) < 500*time.Millisecond {
+		t.Errorf("Active after %v; the transition delay is 1s", time.Since(start))
+	}
+	got, err := e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.Configuration
+	if c.State != types.StateActive || c.LastUpdateStatus != types.LastUpdateStatusSuccessful || c.StateReason != nil {
+		t.Errorf("after wait: %s %s %v", c.State, c.LastUpdateStatus, c.StateReason)
+	}
+	if aws.ToString(got.Code.RepositoryType) != "ECR" || aws.ToString(got.Code.ImageUri) != e.img.v1 ||
+		aws.ToString(got.Code.ResolvedImageUri) != e.img.host+"/fn@"+e.img.digest1 {
+		t.Errorf("code %+v", *got.Code)
+	}
+	if got.Tags["team"] != "ml" || aws.ToString(c.Description) != "trains" {
+		t.Errorf("tags %v description %q", got.Tags, aws.ToString(c.Description))
+	}
+	// The other spellings of a function name find it too.
+	for _, n := range []string{"000000000000:function:train", arn + ":$LATEST", "train:$LATEST"} {
+		if _, err := e.c.GetFunctionConfiguration(ctx(t), &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String(n)}); err != nil {
+			t.Errorf("GetFunctionConfiguration(%s): %v", n, err)
+		}
+	}
+	if n := e.svc.Invocations()["train"]; n != 0 {
+		t.Errorf("%d invocations; none were made", n)
+	}
+}
+
+func TestUpdateWhileInProgressConflicts(t *testing.T) {
+	e := newEnv(t, nil)
+	e.create("model", nil)
+	before, _ := e.c.GetFunctionConfiguration(ctx(t), &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("model")})
+
+	e.delay.Store(int64(1500 * time.Millisecond))
+	up, err := e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String("model"),
+		MemorySize:   aws.Int32(1024),
+		Timeout:      aws.Int32(30),
+		Environment:  &types.Environment{Variables: map[string]string{"FOO": "2"}},
+		Description:  aws.String("bigger"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.LastUpdateStatus != types.LastUpdateStatusInProgress || up.State != types.StateActive || aws.ToInt32(up.MemorySize) != 1024 {
+		t.Errorf("update answer: %s %s %d", up.State, up.LastUpdateStatus, aws.ToInt32(up.MemorySize))
+	}
+	if aws.ToString(up.RevisionId) == aws.ToString(before.RevisionId) {
+		t.Errorf("RevisionId unchanged by an update")
+	}
+	arn := aws.ToString(up.FunctionArn)
+	_, err = e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("model"), MemorySize: aws.Int32(2048)})
+	apiErr(t, err, "ResourceConflictException", 409, "The operation cannot be performed at this time. An update is in progress for resource: "+arn)
+	var rce *types.ResourceConflictException
+	if !errors.As(err, &rce) {
+		t.Errorf("the SDK did not type the conflict: %T", err)
+	}
+	_, err = e.c.UpdateFunctionCode(ctx(t), &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("model"), ImageUri: aws.String(e.img.v2)})
+	apiErr(t, err, "ResourceConflictException", 409, "An update is in progress")
+
+	e.delay.Store(int64(100 * time.Millisecond))
+	if err := awslambda.NewFunctionUpdatedV2Waiter(e.c).Wait(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("model")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	code, err := e.c.UpdateFunctionCode(ctx(t), &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("model"), ImageUri: aws.String(e.img.v2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(code.CodeSha256) != strings.TrimPrefix(e.img.digest2, "sha256:") || code.LastUpdateStatus != types.LastUpdateStatusInProgress {
+		t.Errorf("after code update: %s %s", aws.ToString(code.CodeSha256), code.LastUpdateStatus)
+	}
+	e.waitUpdated("model")
+	got, _ := e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("model")})
+	if aws.ToInt32(got.Configuration.MemorySize) != 1024 || got.Configuration.Environment.Variables["FOO"] != "2" ||
+		aws.ToString(got.Code.ResolvedImageUri) != e.img.host+"/fn@"+e.img.digest2 {
+		t.Errorf("after updates: memory %d env %v image %s", aws.ToInt32(got.Configuration.MemorySize), got.Configuration.Environment.Variables, aws.ToString(got.Code.ResolvedImageUri))
+	}
+	// A stale RevisionId is refused.
+	_, err = e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("model"), Timeout: aws.Int32(5), RevisionId: before.RevisionId})
+	apiErr(t, err, "PreconditionFailedException", 412, "Revision Id")
+}
+
+func TestValidation(t *testing.T) {
+	e := newEnv(t, nil)
+	e.create("exists", nil)
+	base := func(mut func(*awslambda.CreateFunctionInput)) *awslambda.CreateFunctionInput {
+		in := &awslambda.CreateFunctionInput{
+			FunctionName: aws.String("fresh"),
+			Role:         aws.String(goodRole),
+			PackageType:  types.PackageTypeImage,
+			Code:         &types.FunctionCode{ImageUri: aws.String(e.img.v1)},
+		}
+		mut(in)
+		return in
+	}
+	bigEnv := map[string]string{"BIG": strings.Repeat("x", 4100)}
+	cases := []struct {
+		name        string
+		in          *awslambda.CreateFunctionInput
+		code        string
+		status      int
+		msgContains string
+	}{
+		{"memory too small", base(func(in *awslambda.CreateFunctionInput) { in.MemorySize = aws.Int32(127) }), "ValidationException", 400, "Value '127' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"},
+		{"memory too large", base(func(in *awslambda.CreateFunctionInput) { in.MemorySize = aws.Int32(10241) }), "ValidationException", 400, "Member must have value less than or equal to 10240"},
+		{"timeout zero", base(func(in *awslambda.CreateFunctionInput) { in.Timeout = aws.Int32(0) }), "ValidationException", 400, "at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{"timeout too long", base(func(in *awslambda.CreateFunctionInput) { in.Timeout = aws.Int32(901) }), "ValidationException", 400, "Member must have value less than or equal to 900"},
+		{"storage too small", base(func(in *awslambda.CreateFunctionInput) {
+			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(511)}
+		}), "ValidationException", 400, "at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value greater than or equal to 512"},
+		{"storage too large", base(func(in *awslambda.CreateFunctionInput) {
+			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(10241)}
+		}), "ValidationException", 400, "Member must have value less than or equal to 10240"},
+		{"two errors at once", base(func(in *awslambda.CreateFunctionInput) { in.MemorySize, in.Timeout = aws.Int32(1), aws.Int32(0) }), "ValidationException", 400, "2 validation errors detected"},
+		{"name with a space", base(func(in *awslambda.CreateFunctionInput) { in.FunctionName = aws.String("bad name") }), "ValidationException", 400, "at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"name too long", base(func(in *awslambda.CreateFunctionInput) { in.FunctionName = aws.String(strings.Repeat("a", 65)) }), "ValidationException", 400, "Member must have length less than or equal to 64"},
+		{"description too long", base(func(in *awslambda.CreateFunctionInput) { in.Description = aws.String(strings.Repeat("d", 257)) }), "ValidationException", 400, "at 'description'"},
+		{"role not an ARN", base(func(in *awslambda.CreateFunctionInput) { in.Role = aws.String("lambda-exec") }), "ValidationException", 400, "at 'role' failed to satisfy constraint"},
+		{"role Lambda cannot assume", base(func(in *awslambda.CreateFunctionInput) { in.Role = aws.String(untrusting) }), "InvalidParameterValueException", 400, "The role defined for the function cannot be assumed by Lambda."},
+		{"image not in the registry", base(func(in *awslambda.CreateFunctionInput) { in.Code.ImageUri = aws.String(e.img.host + "/fn:nope") }), "InvalidParameterValueException", 400, "Source image " + e.img.host + "/fn:nope does not exist"},
+		{"zip package", base(func(in *awslambda.CreateFunctionInput) {
+			in.PackageType = types.PackageTypeZip
+			in.Code = &types.FunctionCode{ZipFile: []byte("PK")}
+		}), "InvalidParameterValueException", 400, "only"},
+		{"no package type means zip", base(func(in *awslambda.CreateFunctionInput) { in.PackageType = "" }), "InvalidParameterValueException", 400, "Zip deployment packages are not emulated"},
+		{"reserved variable", base(func(in *awslambda.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{"AWS_REGION": "eu-west-1"}}
+		}), "InvalidParameterValueException", 400, "Reserved keys used in this request: AWS_REGION"},
+		{"variables over 4 KB", base(func(in *awslambda.CreateFunctionInput) { in.Environment = &types.Environment{Variables: bigEnv} }), "InvalidParameterValueException", 400, "exceeded the 4KB limit"},
+		{"bad architecture", base(func(in *awslambda.CreateFunctionInput) { in.Architectures = []types.Architecture{"sparc"} }), "ValidationException", 400, "enum value set: [x86_64, arm64]"},
+		{"already exists", base(func(in *awslambda.CreateFunctionInput) { in.FunctionName = aws.String("exists") }), "ResourceConflictException", 409, "Function already exist: exists"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.c.CreateFunction(ctx(t), tc.in)
+			apiErr(t, err, tc.code, tc.status, tc.msgContains)
+		})
+	}
+
+	// Updates are validated the same way.
+	_, err := e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("exists"), MemorySize: aws.Int32(20000)})
+	apiErr(t, err, "ValidationException", 400, "Value '20000' at 'memorySize'")
+	_, err = e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("exists"), Role: aws.String(untrusting)})
+	apiErr(t, err, "InvalidParameterValueException", 400, "cannot be assumed by Lambda")
+	_, err = e.c.UpdateFunctionCode(ctx(t), &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("exists"), ImageUri: aws.String(e.img.host + "/missing:v1")})
+	apiErr(t, err, "InvalidParameterValueException", 400, "does not exist")
+	_, err = e.c.UpdateFunctionCode(ctx(t), &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("exists"), ZipFile: []byte("PK")})
+	apiErr(t, err, "InvalidParameterValueException", 400, "ZipFile")
+
+	// Unknown functions, qualifiers and invocation types.
+	_, err = e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("ghost")})
+	apiErr(t, err, "ResourceNotFoundException", 404, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:ghost")
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("the SDK did not type the not-found error: %T", err)
+	}
+	_, err = e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("exists"), Qualifier: aws.String("7")})
+	apiErr(t, err, "ResourceNotFoundException", 404, "function:exists:7")
+	_, err = e.c.DeleteFunction(ctx(t), &awslambda.DeleteFunctionInput{FunctionName: aws.String("ghost")})
+	apiErr(t, err, "ResourceNotFoundException", 404, "ghost")
+	_, err = e.c.Invoke(ctx(t), &awslambda.InvokeInput{FunctionName: aws.String("exists"), Payload: []byte("{not json")})
+	apiErr(t, err, "InvalidRequestContentException", 400, "Could not parse request body into json")
+	_, err = e.c.Invoke(ctx(t), &awslambda.InvokeInput{FunctionName: aws.String("exists"), Payload: make([]byte, maxSyncPayload+1)})
+	apiErr(t, err, "RequestTooLargeException", http.StatusRequestEntityTooLarge, "6291456")
+
+	if got := e.svc.Invocations(); len(got) != 0 {
+		t.Errorf("invalid requests invoked functions: %v", got)
+	}
+	if list := containers(t, e.svc.Instance()); len(list) != 0 {
+		t.Errorf("invalid requests started %d containers", len(list))
+	}
+}
+
+func TestListTagAndDelete(t *testing.T) {
+	e := newEnv(t, nil)
+	e.delay.Store(0)
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		e.create(n, nil)
+	}
+	var names []string
+	pages := 0
+	p := awslambda.NewListFunctionsPaginator(e.c, &awslambda.ListFunctionsInput{MaxItems: aws.Int32(2)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, f := range page.Functions {
+			names = append(names, aws.ToString(f.FunctionName))
+		}
+	}
+	if strings.Join(names, ",") != "a,b,c,d,e" || pages != 3 {
+		t.Errorf("listed %v in %d pages", names, pages)
+	}
+	_, err := e.c.ListFunctions(ctx(t), &awslambda.ListFunctionsInput{MaxItems: aws.Int32(10001)})
+	apiErr(t, err, "ValidationException", 400, "maxItems")
+
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:a"
+	if _, err := e.c.TagResource(ctx(t), &awslambda.TagResourceInput{Resource: aws.String(arn), Tags: map[string]string{"k1": "v1", "k2": "v2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.UntagResource(ctx(t), &awslambda.UntagResourceInput{Resource: aws.String(arn), TagKeys: []string{"k1"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := e.c.ListTags(ctx(t), &awslambda.ListTagsInput{Resource: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags.Tags) != 1 || tags.Tags["k2"] != "v2" {
+		t.Errorf("tags %v", tags.Tags)
+	}
+	_, err = e.c.ListTags(ctx(t), &awslambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:ghost")})
+	apiErr(t, err, "ResourceNotFoundException", 404, "ghost")
+
+	if _, err := e.c.DeleteFunction(ctx(t), &awslambda.DeleteFunctionInput{FunctionName: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("a")})
+	apiErr(t, err, "ResourceNotFoundException", 404, "function:a")
+	list, _ := e.c.ListFunctions(ctx(t), &awslambda.ListFunctionsInput{})
+	if len(list.Functions) != 4 {
+		t.Errorf("%d functions after delete", len(list.Functions))
+	}
+}
+
+func TestPersistenceAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, func(o *Options) { o.DataDir = dir })
+	e.create("kept", func(in *awslambda.CreateFunctionInput) {
+		in.Tags = map[string]string{"owner": "me"}
+		in.Environment = &types.Environment{Variables: map[string]string{"FOO": "persisted"}}
+	})
+	if _, err := e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("kept"), MemorySize: aws.Int32(384)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitUpdated("kept")
+	before, _ := e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("kept")})
+	// Another one whose update is cut short by the restart.
+	e.create("mid-update", nil)
+	e.delay.Store(int64(time.Hour))
+	if _, err := e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("mid-update"), Timeout: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+
+	old := e.svc.Instance()
+	e.stop()
+	assertNoContainers(t, old)
+	e.delay.Store(int64(100 * time.Millisecond))
+	e.start()
+
+	after, err := e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("kept")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a := before.Configuration, after.Configuration
+	if aws.ToInt32(a.MemorySize) != 384 || aws.ToString(a.RevisionId) != aws.ToString(b.RevisionId) ||
+		aws.ToString(a.CodeSha256) != aws.ToString(b.CodeSha256) || aws.ToString(a.LastModified) != aws.ToString(b.LastModified) ||
+		a.State != types.StateActive || after.Tags["owner"] != "me" {
+		t.Errorf("after restart: %+v tags %v", a, after.Tags)
+	}
+	mid, err := e.c.GetFunctionConfiguration(ctx(t), &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("mid-update")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.LastUpdateStatus != types.LastUpdateStatusSuccessful || aws.ToInt32(mid.Timeout) != 7 {
+		t.Errorf("interrupted update after restart: %s, timeout %d", mid.LastUpdateStatus, aws.ToInt32(mid.Timeout))
+	}
+	r := decodeResult(t, e.invoke("kept", map[string]any{"msg": "again"}, nil))
+	if r.Env["FOO"] != "persisted" || r.Env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] != "384" {
+		t.Errorf("restarted function runs with %v", r.Env)
+	}
+}
