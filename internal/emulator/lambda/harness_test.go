@@ -51,11 +51,11 @@ const (
 )
 
 type testImages struct {
-	host           string // registry host:port
-	v1, v2         string // tag references
-	digest1        string
-	digest2        string
-	manifestGets   atomic.Int64 // authenticated manifest fetches by digest
+	host         string // registry host:port
+	v1, v2       string // tag references
+	digest1      string
+	digest2      string
+	manifestGets atomic.Int64 // authenticated manifest fetches by digest
 }
 
 var (
