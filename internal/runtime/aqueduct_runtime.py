@@ -20,6 +20,7 @@ import io
 import json
 import os
 import pickle
+import socket
 import sys
 import threading
 import time
@@ -165,13 +166,19 @@ def http_call(method, url, body=None, content_type=None, deadline=None, attempts
 
 
 def _send(conn, method, target, body, content_type):
+    conn.connect()
+    # A large body follows its headers in separate writes; keep Nagle from
+    # holding a short last write back until the peer's delayed ACK.
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     conn.putrequest(method, target, skip_accept_encoding=True)
     if body is not None:
         conn.putheader("Content-Length", str(len(body)))
         if content_type:
             conn.putheader("Content-Type", content_type)
-    conn.endheaders()
-    if body is not None:
+    if body is None or len(body) <= CHUNK:
+        conn.endheaders(body)  # one write for headers and a small body
+    else:
+        conn.endheaders()
         view = memoryview(body)
         try:
             for i in range(0, len(view), CHUNK):

@@ -154,6 +154,7 @@ class fakeRuntimeAPI:
         @quiet
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def do_GET(self):
                 if self.path != "/2018-06-01/runtime/invocation/next":
@@ -234,6 +235,7 @@ class fakePresignedStore:
         @quiet
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def _signed(self):
                 if "X-Amz-Signature=" not in self.path:
