@@ -101,7 +101,11 @@ def _trace(exc):
         if exc is None:
             return []
     entries = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    internal = ('  File "%s"' % _code_file(), '  File "<frozen importlib')
+    internal = (
+        '  File "%s"' % _code_file(),
+        '  File "<frozen importlib',
+        '  File "%s%s' % (os.path.dirname(importlib.__file__), os.sep),
+    )
     kept = [e for e in entries if not e.startswith(internal)]
     has_frames = any(e.startswith('  File "') for e in kept)
     if not wrapped and not has_frames:
