@@ -108,7 +108,7 @@ func TestUpdateWhileInProgressConflicts(t *testing.T) {
 	e.create("model", nil)
 	before, _ := e.c.GetFunctionConfiguration(ctx(t), &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("model")})
 
-	e.delay.Store(int64(1500 * time.Millisecond))
+	e.delay.Store(int64(5 * time.Second))
 	up, err := e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String("model"),
 		MemorySize:   aws.Int32(1024),
@@ -134,6 +134,11 @@ func TestUpdateWhileInProgressConflicts(t *testing.T) {
 	}
 	_, err = e.c.UpdateFunctionCode(ctx(t), &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("model"), ImageUri: aws.String(e.img.v2)})
 	apiErr(t, err, "ResourceConflictException", 409, "An update is in progress")
+	// Meanwhile invocations run the previous configuration, as on Lambda.
+	r := decodeResult(t, e.invoke("model", map[string]any{"msg": "during"}, nil))
+	if r.Env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] != "256" || r.Env["FOO"] != "" {
+		t.Errorf("during the update the function ran with %v", r.Env)
+	}
 
 	e.delay.Store(int64(100 * time.Millisecond))
 	if err := awslambda.NewFunctionUpdatedV2Waiter(e.c).Wait(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("model")}, time.Minute); err != nil {

@@ -221,6 +221,7 @@ func TestEventDryRunAndThrottle(t *testing.T) {
 func TestContainerHasLambdasLimits(t *testing.T) {
 	e := newEnv(t, nil)
 	e.create("limits", func(in *awslambda.CreateFunctionInput) { in.MemorySize = aws.Int32(1769) })
+	e.create("huge", func(in *awslambda.CreateFunctionInput) { in.MemorySize = aws.Int32(10240) })
 	r := e.invoke("limits", map[string]any{"mode": "fs"}, nil)
 	var fs struct {
 		TmpOK  bool `json:"tmp_ok"`
@@ -232,7 +233,7 @@ func TestContainerHasLambdasLimits(t *testing.T) {
 	if !fs.TmpOK || fs.RootOK {
 		t.Errorf("/tmp writable %v, / writable %v; Lambda has only /tmp writable", fs.TmpOK, fs.RootOK)
 	}
-	list := containers(t, e.svc.Instance())
+	list := containers(t, e.svc.Instance(), filters.Arg("label", runner.LabelFunction+"=limits"))
 	if len(list) != 1 {
 		t.Fatalf("%d containers", len(list))
 	}
@@ -254,5 +255,20 @@ func TestContainerHasLambdasLimits(t *testing.T) {
 		if !found {
 			t.Errorf("RIE is not given a loopback %s: %v", a, ins.Args)
 		}
+	}
+
+	// 10240 MB would be 5.8 vCPUs; Docker refuses more than the host has.
+	decodeResult(t, e.invoke("huge", map[string]any{}, nil))
+	info, err := docker(t).Info(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := containers(t, e.svc.Instance(), filters.Arg("label", runner.LabelFunction+"=huge"))
+	if len(huge) != 1 {
+		t.Fatalf("%d containers for huge", len(huge))
+	}
+	ins, _ = docker(t).ContainerInspect(ctx(t), huge[0].ID)
+	if want := min(int64(10240)*1e9/1769, int64(info.NCPU)*1e9); ins.HostConfig.NanoCPUs != want || ins.HostConfig.Memory != 10240<<20 {
+		t.Errorf("huge: nanoCPUs %d (want %d), memory %d", ins.HostConfig.NanoCPUs, want, ins.HostConfig.Memory)
 	}
 }

@@ -228,8 +228,13 @@ func (s *Service) resolveImage(uri string) (resolved, sha string, e *apiError) {
 	}
 	repo, digest, err := s.opts.Images.ResolveImage(uri)
 	if err != nil {
-		s.opts.Logf("lambda: resolving %s: %v", uri, err)
-		return "", "", invalidParam("Source image %s does not exist. Provide a valid source image.", uri)
+		// The resolver words its errors as Lambda does.
+		return "", "", invalidParam("%s", err.Error())
+	}
+	// ResolvedImageUri names the registry, as the image URI does; a
+	// resolver may answer with the bare repository name.
+	if host, _, ok := strings.Cut(uri, "/"); ok && !strings.HasPrefix(repo, host+"/") {
+		repo = host + "/" + repo
 	}
 	hexDigest, ok := strings.CutPrefix(digest, "sha256:")
 	if !ok {

@@ -122,18 +122,7 @@ func buildImages(d *client.Client) (*testImages, error) {
 	}))
 	ti.host = strings.TrimPrefix(regServer.URL, "http://")
 
-	dir, err := os.MkdirTemp("", "aqueduct-fn")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/fn")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build test function: %v: %s", err, out)
-	}
-	binary, err := os.ReadFile(bin)
+	binary, err := functionBinary(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +141,43 @@ func buildImages(d *client.Client) (*testImages, error) {
 	return ti, nil
 }
 
+var binaryOnce struct {
+	sync.Mutex
+	b []byte
+}
+
+// functionBinary cross-compiles the test function (testdata/fn) statically.
+func functionBinary(ctx context.Context) ([]byte, error) {
+	binaryOnce.Lock()
+	defer binaryOnce.Unlock()
+	if binaryOnce.b != nil {
+		return binaryOnce.b, nil
+	}
+	dir, err := os.MkdirTemp("", "aqueduct-fn")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/fn")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build test function: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(bin)
+	if err == nil {
+		binaryOnce.b = b
+	}
+	return b, err
+}
+
+// buildAndPush builds the test function image as tag with the legacy
+// builder, pushes it with the registry's credentials and removes it locally.
 func buildAndPush(ctx context.Context, d *client.Client, binary []byte, tag, variant, host string) error {
+	return buildAndPushAs(ctx, d, binary, tag, variant, regUser, regPass, host)
+}
+
+func buildAndPushAs(ctx context.Context, d *client.Client, binary []byte, tag, variant, user, pass, host string) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	files := []struct {
@@ -183,7 +208,7 @@ func buildAndPush(ctx context.Context, d *client.Client, binary []byte, tag, var
 	if err != nil {
 		return fmt.Errorf("build %s: %w", tag, err)
 	}
-	auth, _ := dockerregistry.EncodeAuthConfig(dockerregistry.AuthConfig{Username: regUser, Password: regPass, ServerAddress: host})
+	auth, _ := dockerregistry.EncodeAuthConfig(dockerregistry.AuthConfig{Username: user, Password: pass, ServerAddress: host})
 	rc, err := d.ImagePush(ctx, tag, image.PushOptions{RegistryAuth: auth})
 	if err != nil {
 		return fmt.Errorf("push %s: %w", tag, err)
@@ -221,11 +246,11 @@ func (f fakeECR) ResolveImage(uri string) (string, string, error) {
 		return "", "", err
 	}
 	if r.Context().RegistryStr() != f.host {
-		return "", "", fmt.Errorf("%s is not in the emulated registry", uri)
+		return "", "", fmt.Errorf("Source image %s is not valid. Provide a valid source image.", uri)
 	}
 	d, err := registryDigest(uri)
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("Source image %s does not exist. Provide a valid source image.", uri)
 	}
 	return r.Context().Name(), d, nil
 }

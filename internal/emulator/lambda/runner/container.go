@@ -177,7 +177,7 @@ func (r *Runner) startOnce(ctx context.Context, spec Spec, key string, ep epochs
 		Resources: container.Resources{
 			Memory:     mem,
 			MemorySwap: mem, // no swap: over the limit is an OOM kill, as on Lambda
-			NanoCPUs:   int64(spec.MemoryMB) * 1e9 / mbPerVCPU,
+			NanoCPUs:   r.nanoCPUs(ctx, spec.MemoryMB),
 		},
 	}
 	name := fmt.Sprintf("aqueduct-lambda-%s-%s-%s", r.cfg.Instance, sanitize(spec.Function), randHex(3))
@@ -238,6 +238,21 @@ func (r *Runner) startOnce(ctx context.Context, spec Spec, key string, ep epochs
 	r.mu.Unlock()
 	r.cfg.Logf("lambda: started container %s for %s (%d MB)", short(c.id), spec.Function, spec.MemoryMB)
 	return c, nil
+}
+
+// nanoCPUs is Lambda's CPU share for memoryMB, capped at the engine's CPUs,
+// which Docker refuses to exceed.
+func (r *Runner) nanoCPUs(ctx context.Context, memoryMB int) int64 {
+	n := int64(memoryMB) * 1e9 / mbPerVCPU
+	r.ncpuOnce.Do(func() {
+		if info, err := r.cfg.Docker.Info(ctx); err == nil {
+			r.ncpu = int64(info.NCPU)
+		}
+	})
+	if r.ncpu > 0 {
+		n = min(n, r.ncpu*1e9)
+	}
+	return n
 }
 
 // waitReady waits until RIE accepts connections, or the container exits.

@@ -86,6 +86,9 @@ type Runner struct {
 	cfg    Config
 	images imageCache
 
+	ncpuOnce sync.Once
+	ncpu     int64 // the engine's CPUs
+
 	mu     sync.Mutex
 	pool   map[string][]*fnContainer // by function name
 	closed bool

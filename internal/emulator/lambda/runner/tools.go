@@ -24,10 +24,11 @@ func CacheDir() (string, error) {
 	return filepath.Join(d, "aqueduct"), nil
 }
 
-// GoBuild builds pkg in dir as a static Linux binary at out. It writes to a
-// temporary file and renames it, so a binary that running containers mount
-// is never overwritten in place, and concurrent builders do not collide.
-func GoBuild(ctx context.Context, dir, out, pkg string) error {
+// GoBuild builds pkg in dir as a static Linux binary at out, with env added
+// to the build's environment. It writes to a temporary file and renames it,
+// so a binary that running containers mount is never overwritten in place,
+// and concurrent builders do not collide.
+func GoBuild(ctx context.Context, dir, out, pkg string, env ...string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func GoBuild(ctx context.Context, dir, out, pkg string) error {
 	defer os.Remove(tmp.Name())
 	cmd := exec.CommandContext(ctx, goTool(), "build", "-trimpath", "-o", tmp.Name(), pkg)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOWORK=off")
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOWORK=off"), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v: %s", pkg, err, strings.TrimSpace(string(b)))
 	}
@@ -85,7 +86,9 @@ func EnsureShim(ctx context.Context) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(cache, "aqueduct-lambda-shim")
-	if err := GoBuild(ctx, src, out, "."); err != nil {
+	// A standalone module of the standard library only: the caller's
+	// GOFLAGS (say -mod=vendor) do not apply to it.
+	if err := GoBuild(ctx, src, out, ".", "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local"); err != nil {
 		return "", err
 	}
 	shimOnce.path = out
