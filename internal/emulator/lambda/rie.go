@@ -32,31 +32,47 @@ func EnsureRIE(ctx context.Context) (string, error) {
 	if rieOnce.path != "" {
 		return rieOnce.path, nil
 	}
-	if p := os.Getenv("AQUEDUCT_RIE_PATH"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("AQUEDUCT_RIE_PATH: %w", err)
-		}
+	root, rootErr := repoRoot()
+	p, err := existingRIE(os.Getenv("AQUEDUCT_RIE_PATH"), root)
+	if err != nil || p != "" {
 		rieOnce.path = p
-		return p, nil
+		return p, err
 	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", fmt.Errorf("no aws-lambda-rie: set AQUEDUCT_RIE_PATH, or run from this repository to build it: %w", err)
-	}
-	if p := filepath.Join(root, "bin", "aws-lambda-rie"); fileExists(p) {
-		rieOnce.path = p
-		return p, nil
+	if rootErr != nil {
+		return "", fmt.Errorf("no aws-lambda-rie: set AQUEDUCT_RIE_PATH, or run from this repository to build it: %w", rootErr)
 	}
 	cache, err := runner.CacheDir()
 	if err != nil {
 		return "", err
 	}
 	out := filepath.Join(cache, "aws-lambda-rie")
-	if err := runner.GoBuild(ctx, root, out, riePackage); err != nil {
+	if err := buildRIE(ctx, root, out); err != nil {
 		return "", err
 	}
 	rieOnce.path = out
 	return out, nil
+}
+
+// existingRIE is $AQUEDUCT_RIE_PATH (env) or root/bin/aws-lambda-rie, or ""
+// when neither is set or present.
+func existingRIE(env, root string) (string, error) {
+	if env != "" {
+		if !fileExists(env) {
+			return "", fmt.Errorf("AQUEDUCT_RIE_PATH=%s: no such file", env)
+		}
+		return env, nil
+	}
+	if root != "" {
+		if p := filepath.Join(root, "bin", "aws-lambda-rie"); fileExists(p) {
+			return p, nil
+		}
+	}
+	return "", nil
+}
+
+// buildRIE builds RIE statically from the version go.mod pins as a tool.
+func buildRIE(ctx context.Context, root, out string) error {
+	return runner.GoBuild(ctx, root, out, riePackage)
 }
 
 // repoRoot finds this module's root from the working directory up.

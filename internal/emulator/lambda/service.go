@@ -375,6 +375,9 @@ func (s *Service) load() error {
 			f.LastUpdateStatus, f.LastUpdateStatusReason, f.LastUpdateStatusReasonCode = updateSuccessful, "", ""
 			f.Live = s.spec(f)
 		}
+		if f.Live == nil {
+			f.Live = s.spec(f)
+		}
 		s.functions[f.Name] = f
 	}
 	return nil
