@@ -40,7 +40,7 @@ func testAccDAGOperator(name, module string, inputs ...string) string {
 resource "aqueduct_operator" %s {
   workflow_id = aqueduct_workflow.test.id
   name        = %s
-  source      = var.source
+  source      = var.src
   function    = "%s:run"
   base_image  = %s
   memory      = 256
@@ -51,7 +51,7 @@ resource "aqueduct_operator" %s {
 
 func testAccDAGConfig(eng, role, bucket, wf, src, operators, invocation string) string {
 	return testAccPipeline(eng, role, bucket, wf) + fmt.Sprintf(`
-variable "source" {
+variable "src" {
   default = %s
 }
 `, hcl(src)) + operators + invocation
@@ -136,7 +136,7 @@ func TestAccInvocation_failureSkipsDescendants(t *testing.T) {
 	role, bucket := testFixtures(t)
 	eng, wf := testName("eng"), testName("wf")
 	src := testSource(t, dagSource)
-	ops := testAccDAGOperator("a", "a") + testAccDAGOperator("f", "fail", "a") + testAccDAGOperator("g", "d", "f", "f") + testAccDAGOperator("c", "c", "a")
+	ops := testAccDAGOperator("a", "a") + testAccDAGOperator("f", "fail", "a") + testAccDAGOperator("g", "ident", "f") + testAccDAGOperator("c", "c", "a")
 	inv := func(allow bool) string {
 		return fmt.Sprintf(`
 data "aqueduct_invocation" "run" {
@@ -190,7 +190,7 @@ data "aqueduct_invocation" "run" {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("obj").AtMapKey("content_type"), knownvalue.StringExact("application/x-python-pickle")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("obj").AtMapKey("output"), knownvalue.Null()),
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("use_obj").AtMapKey("output"), knownvalue.StringExact(`{"type":"Model","w":7}`)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("use_obj").AtMapKey("output"), knownvalue.StringExact(`{"w":7,"type":"Model"}`)),
 				// 7 MiB as a JSON string is over Lambda's 6 MB response limit: it travels through S3.
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("big").AtMapKey("output"), knownvalue.Null()),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("big").AtMapKey("size_bytes"), knownvalue.Int64Exact(7*1024*1024+2)),

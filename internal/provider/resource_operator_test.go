@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -242,4 +243,45 @@ func testAccCheckPipelineGone(t *testing.T, eng, bucket string) resource.TestChe
 		}
 		return nil
 	}
+}
+
+// An apply interrupted after CreateFunction leaves a function that is not in
+// state. The next apply must not create a silent duplicate: it names the
+// import command.
+func TestAccOperator_interruptedApplyNamesImport(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 1\n"})
+	pipeline := testAccPipeline(eng, role, bucket, wf)
+	orphan := functionName("us-east-1:aqueduct/"+eng, wf, "b")
+	c := testClients(t)
+	t.Cleanup(func() {
+		_, _ = c.Lambda.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(orphan)})
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: pipeline + testAccOperator("a", src, "256", "")},
+			{
+				PreConfig: func() {
+					a, err := c.Lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(functionName("us-east-1:aqueduct/"+eng, wf, "a"))})
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = c.Lambda.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
+						FunctionName: aws.String(orphan),
+						PackageType:  "Image",
+						Code:         &lambdatypes.FunctionCode{ImageUri: a.Code.ImageUri},
+						Role:         aws.String(role),
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      pipeline + testAccOperator("a", src, "256", "") + testAccOperator("b", src, "256", ""),
+				ExpectError: regexp.MustCompile(`(?s)exists but is not in this Terraform state.*terraform import .*` + wf + `/b`),
+			},
+		},
+	})
 }
