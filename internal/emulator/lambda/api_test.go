@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -13,6 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/docker/docker/api/types/image"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // apiErr asserts err is an API error with the code, HTTP status and a
@@ -352,4 +357,50 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if r.Env["FOO"] != "persisted" || r.Env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] != "384" {
 		t.Errorf("restarted function runs with %v", r.Env)
 	}
+}
+
+func TestDeletedImageFailsTheFunction(t *testing.T) {
+	e := newEnv(t, nil)
+	// A copy of v1 in its own repository, to delete.
+	auth := remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})
+	src, _ := name.ParseReference(e.img.v1, name.Insecure)
+	img, err := remote.Image(src, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := name.ParseReference(e.img.host+"/doomed:v1", name.Insecure)
+	if err := remote.Write(dst, img, auth); err != nil {
+		t.Fatal(err)
+	}
+	e.create("orphan", func(in *awslambda.CreateFunctionInput) { in.Code.ImageUri = aws.String(dst.String()) })
+	t.Cleanup(func() {
+		_, _ = docker(t).ImageRemove(context.Background(), dst.Context().String()+"@"+e.img.digest1, image.RemoveOptions{Force: true})
+	})
+	decodeResult(t, e.invoke("orphan", map[string]any{}, nil))
+
+	if err := remote.Delete(dst.Context().Digest(e.img.digest1), auth); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.c.GetFunctionConfiguration(ctx(t), &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("orphan")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != types.StateFailed || got.StateReasonCode != types.StateReasonCodeImageDeleted {
+		t.Fatalf("after the image was deleted: %s %s %q", got.State, got.StateReasonCode, aws.ToString(got.StateReason))
+	}
+	_, err = e.c.Invoke(ctx(t), &awslambda.InvokeInput{FunctionName: aws.String("orphan"), Payload: []byte(`{}`)})
+	apiErr(t, err, "ResourceConflictException", 409, "The function is currently in the following state: Failed")
+	_, err = e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orphan"), MemorySize: aws.Int32(512)})
+	apiErr(t, err, "ResourceConflictException", 409, "Failed")
+	eventually(t, 10*time.Second, "the failed function's containers to go", func() bool {
+		return len(containers(t, e.svc.Instance())) == 0
+	})
+
+	// New code brings it back.
+	if _, err := e.c.UpdateFunctionCode(ctx(t), &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("orphan"), ImageUri: aws.String(e.img.v2)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitUpdated("orphan")
+	e.waitActive("orphan")
+	decodeResult(t, e.invoke("orphan", map[string]any{}, nil))
 }

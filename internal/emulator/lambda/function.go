@@ -27,6 +27,7 @@ const (
 const (
 	statePending = "Pending"
 	stateActive  = "Active"
+	stateFailed  = "Failed"
 
 	updateInProgress = "InProgress"
 	updateSuccessful = "Successful"

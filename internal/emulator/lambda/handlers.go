@@ -279,6 +279,7 @@ func (s *Service) getFunction(w http.ResponseWriter, r *http.Request, name strin
 	if e != nil {
 		return e
 	}
+	s.checkImageExists(f)
 	s.mu.Lock()
 	out := struct {
 		Configuration functionConfiguration `json:"Configuration"`
@@ -299,6 +300,7 @@ func (s *Service) getFunctionConfiguration(w http.ResponseWriter, r *http.Reques
 	if e != nil {
 		return e
 	}
+	s.checkImageExists(f)
 	s.mu.Lock()
 	c := s.configuration(f)
 	s.mu.Unlock()
@@ -332,6 +334,15 @@ func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request) *apiErro
 			return invalidParam("Invalid Marker: %s", m)
 		}
 		after = string(b)
+	}
+	s.mu.Lock()
+	all := make([]*function, 0, len(s.functions))
+	for _, f := range s.functions {
+		all = append(all, f)
+	}
+	s.mu.Unlock()
+	for _, f := range all {
+		s.checkImageExists(f)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -376,10 +387,45 @@ func (s *Service) deleteFunction(w http.ResponseWriter, r *http.Request, name st
 	return nil
 }
 
+// checkImageExists moves an Active function whose image has gone from the
+// registry to Failed: Lambda re-fetches images periodically and fails the
+// function when one is deleted; here the check happens when it is looked at.
+func (s *Service) checkImageExists(f *function) {
+	s.mu.Lock()
+	state, updating, resolved := f.State, f.LastUpdateStatus == updateInProgress, f.ResolvedImageURI
+	s.mu.Unlock()
+	if state != stateActive || updating || s.opts.Images == nil {
+		return
+	}
+	if _, _, err := s.opts.Images.ResolveImage(resolved); err == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.State != stateActive || f.ResolvedImageURI != resolved || s.functions[f.Name] != f {
+		return
+	}
+	f.State, f.StateReasonCode = stateFailed, imageDeletedCode
+	f.StateReason = "The function's image " + resolved + " no longer exists in the registry. Update the function code with an image that exists."
+	if err := s.saveLocked(); err != nil {
+		s.opts.Logf("lambda: saving state: %v", err)
+	}
+	go s.run.Discard(f.Name)
+}
+
+const imageDeletedCode = "ImageDeleted"
+
 // checkUpdatable rejects an update while the function is being created or
 // updated, with Lambda's messages. Holds s.mu.
 func (s *Service) checkUpdatable(f *function, revision *string) *apiError {
-	if f.State != stateActive {
+	return s.checkUpdatableFor(f, revision, false)
+}
+
+// checkUpdatableFor is checkUpdatable; newCode says the update brings a new
+// image, which is how a function whose image was deleted recovers.
+func (s *Service) checkUpdatableFor(f *function, revision *string, newCode bool) *apiError {
+	recovering := newCode && f.State == stateFailed && f.StateReasonCode == imageDeletedCode
+	if f.State != stateActive && !recovering {
 		return conflict("The operation cannot be performed at this time. The function is currently in the following state: " + f.State)
 	}
 	if f.LastUpdateStatus == updateInProgress {
@@ -423,7 +469,7 @@ func (s *Service) updateFunctionCode(w http.ResponseWriter, r *http.Request, nam
 		return invalidParam("Publishing versions is not emulated: only $LATEST exists. Leave Publish false.")
 	}
 	s.mu.Lock()
-	e = s.checkUpdatable(f, in.RevisionId)
+	e = s.checkUpdatableFor(f, in.RevisionId, true)
 	s.mu.Unlock()
 	if e != nil {
 		return e
@@ -438,7 +484,7 @@ func (s *Service) updateFunctionCode(w http.ResponseWriter, r *http.Request, nam
 	if s.functions[f.Name] != f {
 		return notFound(s.arn(f.Name))
 	}
-	if e := s.checkUpdatable(f, in.RevisionId); e != nil {
+	if e := s.checkUpdatableFor(f, in.RevisionId, true); e != nil {
 		return e
 	}
 	if in.DryRun {

@@ -57,6 +57,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, name string) *a
 		return &apiError{http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json", ""}
 	}
 
+	s.checkImageExists(f)
 	s.mu.Lock()
 	state, spec, ctx, closed := f.State, f.Live, s.ctx, s.closed
 	if s.functions[f.Name] != f {

@@ -16,7 +16,9 @@ import (
 func TestInvokeReturnsOutputAndLogTail(t *testing.T) {
 	e := newEnv(t, nil)
 	// Not in the engine: the first invocation has to pull it, with credentials.
-	_, _ = docker(t).ImageRemove(ctx(t), e.img.host+"/fn@"+e.img.digest1, image.RemoveOptions{Force: true})
+	if ins, err := docker(t).ImageInspect(ctx(t), e.img.host+"/fn@"+e.img.digest1); err == nil {
+		_, _ = docker(t).ImageRemove(ctx(t), ins.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+	}
 	pullsBefore := e.img.manifestGets.Load()
 	e.create("echo", func(in *awslambda.CreateFunctionInput) {
 		in.Environment = &types.Environment{Variables: map[string]string{"FOO": "bar"}}

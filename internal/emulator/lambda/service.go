@@ -308,6 +308,7 @@ func (s *Service) beginTransition(f *function, create bool) {
 // completeTransition makes f Active and its update Successful. Holds s.mu.
 func (s *Service) completeTransition(f *function) {
 	f.timer = nil
+	// A function recovering from a deleted image is Active again.
 	f.State, f.StateReason, f.StateReasonCode = stateActive, "", ""
 	f.LastUpdateStatus, f.LastUpdateStatusReason, f.LastUpdateStatusReasonCode = updateSuccessful, "", ""
 	f.Live = s.spec(f)
