@@ -285,3 +285,44 @@ func TestAccOperator_interruptedApplyNamesImport(t *testing.T) {
 		},
 	})
 }
+
+// An image already in the registry for the same source_hash is reused: a CI
+// runner without the local image, or without a Docker engine at all, does
+// not rebuild.
+func TestAccOperator_registryImageIsReusedWithoutDocker(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 'shared'\n"})
+	pipeline := testAccPipeline(eng, role, bucket, wf)
+	noDocker := `
+provider "aqueduct" {
+  docker_host = "tcp://127.0.0.1:1"
+}
+`
+	same := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            pipeline + testAccOperator("first", src, "256", ""),
+				ConfigStateChecks: []statecheck.StateCheck{same.AddStateValue("aqueduct_operator.first", tfjsonpath.New("image_uri"))},
+			},
+			{
+				// Same build context under another name: no Docker engine is reachable, yet create succeeds.
+				Config:            noDocker + pipeline + testAccOperator("first", src, "256", "") + testAccOperator("second", src, "256", ""),
+				ConfigStateChecks: []statecheck.StateCheck{same.AddStateValue("aqueduct_operator.second", tfjsonpath.New("image_uri"))},
+			},
+			{
+				// A changed source does need Docker, and the error says so.
+				PreConfig: func() {
+					if err := os.WriteFile(filepath.Join(src, "main.py"), []byte("def handler():\n    return 'changed'\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      noDocker + pipeline + testAccOperator("first", src, "256", "") + testAccOperator("second", src, "256", ""),
+				ExpectError: regexp.MustCompile(`(?s)Cannot build the operator image.*(Docker|docker)`),
+			},
+		},
+	})
+}
