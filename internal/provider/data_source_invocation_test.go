@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
 )
 
 // dagSource holds every operator of the invocation tests, one module each.
@@ -223,4 +225,50 @@ func testInvocationTotal(t *testing.T) int {
 		total += n
 	}
 	return total
+}
+
+// Throttled invocations are retried with backoff: with every other Lambda
+// request answered 429, the run still succeeds.
+func TestAccInvocation_throttlingIsRetried(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, dagSource)
+	ops := testAccDAGOperator("obj", "obj") + testAccDAGOperator("use_obj", "use_obj", "obj")
+	inv := `
+data "aqueduct_invocation" "run" {
+  workflow_id = aqueduct_workflow.test.id
+  depends_on  = [aqueduct_operator.obj, aqueduct_operator.use_obj]
+}
+`
+	t.Cleanup(func() { _ = testEmulator.SetFaults(emulator.Faults{}) })
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: testAccDAGConfig(eng, role, bucket, wf, src, ops, "")},
+			{
+				PreConfig: func() {
+					if err := testEmulator.SetFaults(emulator.Faults{ThrottleRate: 0.5, Services: []string{"lambda"}}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccDAGConfig(eng, role, bucket, wf, src, ops, inv),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.aqueduct_invocation.run", tfjsonpath.New("operators").AtMapKey("use_obj").AtMapKey("output"), knownvalue.StringExact(`{"w":7,"type":"Model"}`)),
+				},
+				Check: func(*terraform.State) error {
+					throttled := 0
+					for _, q := range testEmulator.Requests() {
+						if q.Service == "lambda" && q.Operation == "Invoke" && q.Status == http.StatusTooManyRequests {
+							throttled++
+						}
+					}
+					if throttled == 0 {
+						return fmt.Errorf("no Invoke was throttled: the fault did not apply, so retries were not tested")
+					}
+					return testEmulator.SetFaults(emulator.Faults{})
+				},
+			},
+		},
+	})
 }
