@@ -87,7 +87,9 @@ func TestThroughTheEmulator(t *testing.T) {
 		t.Errorf("ResolvedImageUri %q", resolved)
 	}
 	t.Cleanup(func() {
-		_, _ = d.ImageRemove(context.Background(), resolved, image.RemoveOptions{Force: true, PruneChildren: true})
+		if ins, err := d.ImageInspect(context.Background(), resolved); err == nil {
+			_, _ = d.ImageRemove(context.Background(), ins.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
 	})
 
 	out, err := lc.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"msg":"through the emulator"}`), LogType: types.LogTypeTail})

@@ -69,16 +69,30 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if images != nil {
-		// Images the emulator pulled by digest would otherwise pile up.
-		ctx := context.Background()
-		for _, d := range []string{images.digest1, images.digest2} {
-			_, _ = dockerCli.ImageRemove(ctx, images.host+"/fn@"+d, image.RemoveOptions{Force: true, PruneChildren: true})
-		}
+		removeImagesOf(images.host)
 	}
 	if regServer != nil {
 		regServer.Close()
 	}
 	os.Exit(code)
+}
+
+// removeImagesOf removes every local image from registry host: those the
+// emulator pulled by digest would otherwise pile up.
+func removeImagesOf(host string) {
+	ctx := context.Background()
+	list, err := dockerCli.ImageList(ctx, image.ListOptions{All: true})
+	if err != nil {
+		return
+	}
+	for _, im := range list {
+		for _, ref := range append(im.RepoTags, im.RepoDigests...) {
+			if strings.HasPrefix(ref, host+"/") {
+				_, _ = dockerCli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+				break
+			}
+		}
+	}
 }
 
 func docker(t *testing.T) *client.Client {
