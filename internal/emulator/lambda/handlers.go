@@ -243,7 +243,7 @@ func (s *Service) resolveImage(uri string) (resolved, sha string, e *apiError) {
 	return repo + "@" + digest, hexDigest, nil
 }
 
-// lookup finds the function a path names. Holds no lock; returns a snapshot pointer.
+// lookup finds the function a path names. Read the result's fields under s.mu.
 func (s *Service) lookup(r *http.Request, name string) (*function, *apiError) {
 	var v validation
 	ref := parseFunctionName(&v, "functionName", name)

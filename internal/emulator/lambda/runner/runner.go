@@ -67,7 +67,6 @@ type Result struct {
 	FunctionError string // "" or "Unhandled"
 	Log           []byte // this invocation's log lines
 	TimedOut      bool
-	ContainerID   string
 }
 
 // Config configures a Runner.
@@ -161,7 +160,6 @@ func (r *Runner) Invoke(ctx context.Context, spec Spec, req Request) (*Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("invocation %s abandoned: %w", req.ID, err)
 	}
-	res.ContainerID = c.id
 	return res, nil
 }
 
@@ -245,17 +243,6 @@ func (r *Runner) Close() error {
 	r.wg.Wait()
 	// A sweep by label catches anything a failed removal left behind.
 	return r.sweep()
-}
-
-// Containers counts this runner's live containers per function.
-func (r *Runner) Containers() map[string]int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := map[string]int{}
-	for fn, list := range r.pool {
-		out[fn] = len(list)
-	}
-	return out
 }
 
 func (r *Runner) reap() {
