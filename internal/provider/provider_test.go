@@ -113,10 +113,14 @@ func removeLocalImages(registry string) {
 	}
 }
 
-// testAccPreCheck fails, never skips, when the acceptance environment is
-// incomplete: CI must run these tests.
+// testAccPreCheck skips, saying why, when TF_ACC is unset, as
+// terraform-plugin-testing does; with TF_ACC set (make test, CI) it fails,
+// never skips, when the acceptance environment is incomplete.
 func testAccPreCheck(t *testing.T) {
 	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: runs the real Terraform CLI, Docker and the emulator; set TF_ACC=1 (make testacc)")
+	}
 	if testEmulator == nil {
 		t.Fatal("the emulator is not running: acceptance tests need TF_ACC=1 (make testacc)")
 	}
