@@ -71,6 +71,7 @@ type operatorModel struct {
 	SourceHash         types.String      `tfsdk:"source_hash"`
 	RoleARN            types.String      `tfsdk:"role_arn"`
 	LastModified       types.String      `tfsdk:"last_modified"`
+	State              types.String      `tfsdk:"state"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
 }
 
@@ -215,6 +216,11 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Computed:            true,
 				MarkdownDescription: "When Lambda last changed the function, as AWS reports it.",
 			},
+			"state": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The function's state as Lambda reports it: `Active`, `Pending`, `Inactive` or `Failed`. " +
+					"A function that went `Failed`, for example because its image left ECR, is planned for an update that pushes its image again.",
+			},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -298,6 +304,7 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	// runs the image this resource pushed.
 	built, _ := req.Private.GetKey(ctx, privateBuiltImage)
 	drifted := len(built) > 0 && strings.Trim(string(built), `"`) != state.ImageURI.ValueString()
+	drifted = drifted || state.State.ValueString() == "Failed"
 	if !plan.SourceHash.IsUnknown() && plan.SourceHash.Equal(state.SourceHash) && !drifted {
 		plan.ImageURI = state.ImageURI
 	} else {
@@ -316,8 +323,10 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		!plan.Architecture.Equal(state.Architecture)
 	if changed {
 		plan.LastModified = types.StringUnknown()
+		plan.State = types.StringUnknown()
 	} else {
 		plan.LastModified = state.LastModified
+		plan.State = state.State
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -468,7 +477,7 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 	}
 	// Recorded before the manifest is written: a failure after this point
 	// leaves the function in state (tainted), never orphaned.
-	r.setFromFunction(&plan, fn, e)
+	r.setFromFunction(&plan, fn)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateBuiltImage, []byte(`"`+image+`"`))...)
 	r.writeManifest(ctx, store, e, wf, &plan, inputNames, &resp.Diagnostics)
@@ -527,12 +536,13 @@ func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel,
 }
 
 // setFromFunction copies what Lambda reports into the model.
-func (r *operatorResource) setFromFunction(m *operatorModel, fn *lambdafn.Function, e *engine.Engine) {
+func (r *operatorResource) setFromFunction(m *operatorModel, fn *lambdafn.Function) {
 	m.FunctionName = types.StringValue(fn.Name)
 	m.FunctionARN = types.StringValue(fn.ARN)
 	m.ImageURI = types.StringValue(fn.ImageURI)
 	m.RoleARN = types.StringValue(fn.RoleARN)
 	m.LastModified = types.StringValue(fn.LastModified)
+	m.State = types.StringValue(fn.State)
 }
 
 func (r *operatorResource) writeManifest(ctx context.Context, store *artifacts.Store, e *engine.Engine, wf string, m *operatorModel, inputs []string, diags *diag.Diagnostics) {
@@ -668,7 +678,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 
 	state.WorkflowID = types.StringValue(wfID)
 	state.Name = types.StringValue(opName)
-	r.setFromFunction(&state, fn, e)
+	r.setFromFunction(&state, fn)
 	if state.Memory.IsNull() && found {
 		state.Memory = memorytype.NewMemoryValue(m.Memory) // import: the spelling the config used
 	}
@@ -727,7 +737,9 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 		return
 	}
 	var fn *lambdafn.Function
-	if image != state.ImageURI.ValueString() || !plan.Architecture.Equal(state.Architecture) {
+	// A planned image is pushed to the function even when the digest is the
+	// one in state: a Failed function (its image left ECR) needs it again.
+	if plan.ImageURI.IsUnknown() || !plan.Architecture.Equal(state.Architecture) {
 		if fn, err = fns.UpdateCode(ctx, cfg.Name, image, cfg.Architecture); err != nil {
 			resp.Diagnostics.AddError("Cannot update the function's image", err.Error())
 			return
@@ -747,7 +759,7 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 			return
 		}
 	}
-	r.setFromFunction(&plan, fn, e)
+	r.setFromFunction(&plan, fn)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	r.writeManifest(ctx, store, e, wf, &plan, inputNames, &resp.Diagnostics)
 }

@@ -326,3 +326,45 @@ provider "aqueduct" {
 		},
 	})
 }
+
+// An image deleted from ECR outside Terraform leaves the function Failed, as
+// on AWS; the next plan updates it and apply pushes the image again.
+func TestAccOperator_imageDeletedOutsideIsPushedAgain(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 'again'\n"})
+	cfg := testAccPipeline(eng, role, bucket, wf) + testAccOperator("op", src, "256", "")
+	addr := "aqueduct_operator.op"
+	c := testClients(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            cfg,
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(addr, tfjsonpath.New("state"), knownvalue.StringExact("Active"))},
+			},
+			{
+				PreConfig: func() {
+					images, err := c.ECR.ListImages(context.Background(), &ecr.ListImagesInput{RepositoryName: aws.String("aqueduct/" + eng)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := c.ECR.BatchDeleteImage(context.Background(), &ecr.BatchDeleteImageInput{RepositoryName: aws.String("aqueduct/" + eng), ImageIds: images.ImageIds}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("image_uri")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(addr, tfjsonpath.New("state"), knownvalue.StringExact("Active"))},
+			},
+			{
+				Config:           cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
