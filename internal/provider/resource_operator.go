@@ -450,11 +450,14 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 
 	fns := lambdafn.New(r.data.AWS.ForRegion(e.Region).Lambda)
 	name := plan.FunctionName.ValueString()
-	if existing, err := fns.Get(ctx, name); err == nil {
+	alreadyExists := func() {
 		resp.Diagnostics.AddError("Lambda function already exists",
-			fmt.Sprintf("The function %q (%s) exists but is not in this Terraform state, for example after an interrupted apply. "+
+			fmt.Sprintf("The function %q exists but is not in this Terraform state, for example after an interrupted apply. "+
 				"Import it instead of creating a duplicate: terraform import <address of this aqueduct_operator> %s/%s",
-				name, existing.ARN, wf, plan.Name.ValueString()))
+				name, wf, plan.Name.ValueString()))
+	}
+	if _, err := fns.Get(ctx, name); err == nil {
+		alreadyExists()
 		return
 	} else if !errors.Is(err, lambdafn.ErrNotFound) {
 		resp.Diagnostics.AddError("Cannot check for an existing Lambda function", err.Error())
@@ -471,6 +474,10 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	fn, err := fns.Create(ctx, cfg)
+	if errors.Is(err, lambdafn.ErrAlreadyExists) {
+		alreadyExists() // created by someone else since the check above
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create the Lambda function", err.Error())
 		return
