@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Installs the tools the repo needs into its own bin/ (git-ignored). Every step
+# checks first, so a second run does nothing and says so.
+#
+#   scripts/tools.sh [all]          terraform (>= 1.5 from PATH, else built), tfplugindocs, aws-lambda-rie
+#   scripts/tools.sh pinned         the same, but always bin/terraform 1.5.7 (CI)
+#   scripts/tools.sh terraform | terraform-pinned | tfplugindocs | rie
+#   scripts/tools.sh terraform-path prints the terraform binary to test with
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN="$PWD/bin"
+TERRAFORM_VERSION=1.5.7
+TFPLUGINDOCS_VERSION=v0.25.0
+RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
+# terraform otherwise phones home for update checks on every run.
+export CHECKPOINT_DISABLE=1
+
+log() { printf 'tools: %s\n' "$*" >&2; }
+die() { printf 'tools: error: %s\n' "$*" >&2; exit 1; }
+
+# modversion BINARY MODULE prints the version of MODULE a Go binary was built from.
+# It prints nothing, and succeeds, when the binary is missing.
+modversion() {
+	local info
+	info=$(go version -m "$1" 2>/dev/null) || return 0
+	awk -v m="$2" '($1 == "mod" || $1 == "dep") && $2 == m && !seen { print $3; seen = 1 }' <<<"$info"
+}
+
+# path_terraform prints a terraform >= 1.5 found on PATH outside bin/, if any.
+path_terraform() {
+	local tf v
+	tf=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd: -) command -v terraform) || return 1
+	v=$("$tf" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
+	[ -n "$v" ] || return 1
+	# >= 1.5: major > 1, or major 1 and minor >= 5.
+	awk -v v="$v" 'BEGIN { split(v, p, "."); exit !(p[1] > 1 || (p[1] == 1 && p[2] >= 5)) }' || return 1
+	printf '%s %s\n' "$tf" "$v"
+}
+
+pinned_present() { [ -x "$BIN/terraform" ] && [ "$(modversion "$BIN/terraform" github.com/hashicorp/terraform)" = "v$TERRAFORM_VERSION" ]; }
+
+terraform_pinned() {
+	if pinned_present; then
+		log "skip: bin/terraform is already $TERRAFORM_VERSION"
+		return
+	fi
+	log "building terraform $TERRAFORM_VERSION into bin/ (a few minutes the first time)"
+	GOBIN="$BIN" go install "github.com/hashicorp/terraform@v$TERRAFORM_VERSION"
+	log "built bin/terraform $TERRAFORM_VERSION"
+}
+
+terraform_any() {
+	local found
+	if pinned_present; then
+		log "skip: bin/terraform is already $TERRAFORM_VERSION"
+	elif found=$(path_terraform); then
+		log "skip: using terraform ${found#* } from ${found%% *}"
+	else
+		log "no terraform >= 1.5 on PATH"
+		terraform_pinned
+	fi
+}
+
+terraform_path() {
+	local found
+	if [ -x "$BIN/terraform" ]; then
+		printf '%s\n' "$BIN/terraform"
+	elif found=$(path_terraform); then
+		printf '%s\n' "${found%% *}"
+	else
+		die "no terraform >= 1.5: run 'make tools'"
+	fi
+}
+
+tfplugindocs() {
+	if [ -x "$BIN/tfplugindocs" ] &&
+		[ "$(modversion "$BIN/tfplugindocs" github.com/hashicorp/terraform-plugin-docs)" = "$TFPLUGINDOCS_VERSION" ]; then
+		log "skip: bin/tfplugindocs is already $TFPLUGINDOCS_VERSION"
+		return
+	fi
+	log "installing tfplugindocs $TFPLUGINDOCS_VERSION into bin/"
+	GOBIN="$BIN" go install "github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs@$TFPLUGINDOCS_VERSION"
+}
+
+# rie builds the Runtime Interface Emulator pinned as a go tool in go.mod. It is
+# mounted into Linux containers, so it must be static (CGO off).
+rie() {
+	local want info=""
+	want=$(go list -m -f '{{.Version}}' "$RIE_MODULE")
+	[ -x "$BIN/aws-lambda-rie" ] && info=$(go version -m "$BIN/aws-lambda-rie" 2>/dev/null || true)
+	# Up to date: same module version, same Go, static.
+	if [ -n "$info" ] &&
+		[ "$(modversion "$BIN/aws-lambda-rie" "$RIE_MODULE")" = "$want" ] &&
+		[[ $info == *"CGO_ENABLED=0"* ]] &&
+		[ "$(head -n1 <<<"$info" | awk '{print $2}')" = "$(go env GOVERSION)" ]; then
+		log "skip: bin/aws-lambda-rie is up to date ($want)"
+		return
+	fi
+	log "building bin/aws-lambda-rie $want"
+	CGO_ENABLED=0 go build -trimpath -o "$BIN/aws-lambda-rie" "$RIE_MODULE/cmd/aws-lambda-rie"
+}
+
+mkdir -p "$BIN"
+case "${1:-all}" in
+all) terraform_any; tfplugindocs; rie ;;
+pinned) terraform_pinned; tfplugindocs; rie ;;
+terraform) terraform_any ;;
+terraform-pinned) terraform_pinned ;;
+terraform-path) terraform_path ;;
+tfplugindocs) tfplugindocs ;;
+rie) rie ;;
+*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, tfplugindocs or rie" ;;
+esac
