@@ -40,6 +40,7 @@ else
 	log "skip: docker.io is installed"
 fi
 
+pid=""
 if pidof dockerd >/dev/null 2>&1 || pgrep -x dockerd >/dev/null 2>&1; then
 	log "dockerd is running but not answering yet; waiting"
 else
@@ -47,12 +48,18 @@ else
 	log "starting dockerd in the background (log: $LOG)"
 	# setsid: dockerd outlives this script and make.
 	setsid dockerd >>"$LOG" 2>&1 </dev/null &
+	pid=$!
 fi
 
 for _ in $(seq "$WAIT_SECONDS"); do
 	if docker info >/dev/null 2>&1; then
 		log "the Docker engine answers"
 		exit 0
+	fi
+	# Stop waiting as soon as the dockerd we started has exited.
+	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+		tail -n 20 "$LOG" >&2 || true
+		die "dockerd exited at start; see $LOG"
 	fi
 	sleep 1
 done
