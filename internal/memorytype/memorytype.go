@@ -1,8 +1,13 @@
 // Package memorytype is a terraform-plugin-framework string type for Lambda
 // memory sizes. Values are kept as the user wrote them ("2GB", "1024MB",
 // 1536), checked against Lambda's bounds at plan time, and compared by their
-// size in MB, so changing one spelling to another, or a refresh that reads
-// back a plain number of MB, shows no diff.
+// size in MB: a refresh that reads back a plain number of MB shows no diff,
+// and with the UseStateForSameSize plan modifier neither does a respelling.
+//
+//	"memory": schema.StringAttribute{
+//		CustomType:    memorytype.MemoryType{},
+//		PlanModifiers: []planmodifier.String{memorytype.UseStateForSameSize()},
+//	}
 package memorytype
 
 import (
@@ -14,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/attr/xattr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
@@ -24,6 +30,7 @@ var (
 	_ basetypes.StringTypable                    = MemoryType{}
 	_ basetypes.StringValuableWithSemanticEquals = Memory{}
 	_ xattr.ValidateableAttribute                = Memory{}
+	_ planmodifier.String                        = sameSize{}
 )
 
 // MemoryType is the attribute type: set it as a StringAttribute's CustomType.
@@ -143,4 +150,34 @@ func (v Memory) MB() (int64, diag.Diagnostics) {
 		diags.AddError("Invalid Memory Size", err.Error())
 	}
 	return mb, diags
+}
+
+// UseStateForSameSize is the attribute's plan modifier that makes a respelling
+// show no diff. Semantic equality covers values that the provider returns
+// (apply, refresh, import); a change in configuration is planned before that,
+// so this keeps the prior value when the new one is the same size. Terraform
+// accepts the prior value in place of an equivalent configured one.
+func UseStateForSameSize() planmodifier.String { return sameSize{} }
+
+type sameSize struct{}
+
+func (sameSize) Description(context.Context) string {
+	return "Keeps the prior value when the configured size is the same number of MB written another way."
+}
+
+func (m sameSize) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (sameSize) PlanModifyString(_ context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	for _, v := range []basetypes.StringValue{req.StateValue, req.ConfigValue, req.PlanValue} {
+		if v.IsNull() || v.IsUnknown() {
+			return
+		}
+	}
+	prior, err := memory.Parse(req.StateValue.ValueString())
+	if err != nil {
+		return
+	}
+	if mb, err := memory.Parse(req.ConfigValue.ValueString()); err == nil && mb == prior {
+		resp.PlanValue = req.StateValue
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr/xattr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
@@ -124,6 +125,27 @@ func TestMemory_MB(t *testing.T) {
 	for _, v := range []Memory{NewMemoryNull(), NewMemoryUnknown(), NewMemoryValue("abc")} {
 		if _, d := v.MB(); !d.HasError() {
 			t.Errorf("%s.MB() gave no error", v)
+		}
+	}
+}
+
+func TestUseStateForSameSize_keepsPriorSpellingOnlyForSameSize(t *testing.T) {
+	s := basetypes.NewStringValue
+	for _, tc := range []struct {
+		state, config basetypes.StringValue
+		want          string
+	}{
+		{s("1024MB"), s("1GB"), "1024MB"},
+		{s("1024"), s("1GB"), "1024"},
+		{s("1024"), s("2GB"), "2GB"},
+		{s("abc"), s("abc"), "abc"},
+		{basetypes.NewStringNull(), s("1GB"), "1GB"}, // create
+	} {
+		req := planmodifier.StringRequest{StateValue: tc.state, ConfigValue: tc.config, PlanValue: tc.config}
+		resp := planmodifier.StringResponse{PlanValue: req.PlanValue}
+		UseStateForSameSize().PlanModifyString(context.Background(), req, &resp)
+		if got := resp.PlanValue.ValueString(); got != tc.want {
+			t.Errorf("state %s, config %s: planned %q; want %q", tc.state, tc.config, got, tc.want)
 		}
 	}
 }
