@@ -100,12 +100,13 @@ if [ "$codename" != "$SUITE" ]; then
 fi
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/aqueduct-base.XXXXXX")
+# mktemp makes it 0700; apt in the root (as _apt) and the image need 0755.
+chmod 755 "$root"
 cleanup() {
 	# debootstrap mounts /proc and /sys inside the root; never delete through them.
 	local m
-	for m in $(awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r); do
-		umount -l "$m" || true
-	done
+	awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r |
+		while read -r m; do umount -l "$m" || true; done
 	rm -rf --one-file-system "$root" "$root.log"
 }
 trap cleanup EXIT

@@ -24,7 +24,7 @@ fi
 debian_like() {
 	[ -r /etc/os-release ] || return 1
 	# shellcheck disable=SC1091
-	(. /etc/os-release && [ "${ID:-}" = debian ] || [[ " ${ID_LIKE:-} " == *" debian "* ]])
+	(. /etc/os-release && { [ "${ID:-}" = debian ] || [[ " ${ID_LIKE:-} " == *" debian "* ]]; })
 }
 
 if [ "$(id -u)" != 0 ] || ! debian_like || ! command -v apt-get >/dev/null; then
