@@ -668,7 +668,8 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		state.SourceHash = types.StringValue(m.SourceHash)
 		state.KeepImageOnDestroy = types.BoolValue(m.KeepImage)
 		if len(m.Requirements) > 0 || !state.Requirements.IsNull() {
-			reqs, d := types.ListValueFrom(ctx, types.StringType, m.Requirements)
+			// Non-nil: a nil slice is a null list, a diff from `requirements = []` forever.
+			reqs, d := types.ListValueFrom(ctx, types.StringType, append([]string{}, m.Requirements...))
 			resp.Diagnostics.Append(d...)
 			state.Requirements = reqs
 		}
@@ -696,7 +697,11 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	state.EphemeralStorage = types.Int64Value(int64(fn.EphemeralMB))
 	state.Architecture = types.StringValue(fn.Architecture)
 	if len(fn.Environment) > 0 || !state.Environment.IsNull() {
-		env, d := types.MapValueFrom(ctx, types.StringType, fn.Environment)
+		vars := map[string]string{} // non-nil: a nil map is a null map, a diff from `environment = {}` forever
+		for k, v := range fn.Environment {
+			vars[k] = v
+		}
+		env, d := types.MapValueFrom(ctx, types.StringType, vars)
 		resp.Diagnostics.Append(d...)
 		state.Environment = env
 	}
