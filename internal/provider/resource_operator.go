@@ -25,7 +25,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
@@ -33,7 +32,6 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/memorytype"
-	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/stringmodifier"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/registry"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
@@ -141,13 +139,11 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"memory": schema.StringAttribute{
-				CustomType: memorytype.MemoryType{},
-				Optional:   true,
-				Computed:   true,
-				Default:    stringdefault.StaticString("512"),
-				PlanModifiers: []planmodifier.String{stringmodifier.UseStateWhenEquivalent(func(s basetypes.StringValue) basetypes.StringValuableWithSemanticEquals {
-					return memorytype.Memory{StringValue: s}
-				})},
+				CustomType:          memorytype.MemoryType{},
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString("512"),
+				PlanModifiers:       []planmodifier.String{memorytype.UseStateForSameSize()},
 				MarkdownDescription: "Memory of the function: a whole number of MB (`1536`), or a string in MB or GB (`\"512MB\"`, `\"2GB\"`, `\"1.5GB\"`; 1 GB = 1024 MB). AWS Lambda allows 128 to 10240 MB; CPU grows with memory. `\"1GB\"`, `\"1024MB\"` and `1024` are the same value. Defaults to 512 MB.",
 			},
 			"timeout": schema.Int64Attribute{
