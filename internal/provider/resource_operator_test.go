@@ -368,3 +368,20 @@ func TestAccOperator_imageDeletedOutsideIsPushedAgain(t *testing.T) {
 		},
 	})
 }
+
+// Empty lists and maps are not null: requirements = [] and environment = {}
+// must converge to an empty plan.
+func TestAccOperator_emptyCollectionsConverge(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 0\n"})
+	cfg := testAccPipeline(testName("eng"), role, bucket, testName("wf")) +
+		testAccOperator("op", src, "256", "requirements = []\n  environment = {}\n  inputs = []")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
