@@ -426,20 +426,7 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	e, err := r.engineOf(ctx, plan.WorkflowID.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Cannot resolve the workflow's engine", err.Error())
-		return
-	}
-	_, wf, _ := splitWorkflowID(plan.WorkflowID.ValueString())
-	store := r.data.store(e)
-	var wm artifacts.WorkflowManifest
-	if found, err := store.GetJSON(ctx, artifacts.WorkflowKey(e.Prefix, wf), &wm); err != nil || !found {
-		resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Workflow not found",
-			fmt.Sprintf("workflow %q has no manifest in the artifact store (%v); create the aqueduct_workflow first and reference its id.", wf, err))
-		return
-	}
-	inputNames := r.inputNames(ctx, &plan, store, e, wf, &resp.Diagnostics)
+	e, wf, store, inputNames := r.resolve(ctx, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -484,6 +471,25 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateBuiltImage, []byte(`"`+image+`"`))...)
 	r.writeManifest(ctx, store, e, wf, &plan, inputNames, &resp.Diagnostics)
+}
+
+// resolve finds what Create and Update both act on: the engine, the
+// workflow (whose manifest must exist), its store and the input names.
+func (r *operatorResource) resolve(ctx context.Context, plan *operatorModel, diags *diag.Diagnostics) (*engine.Engine, string, *artifacts.Store, []string) {
+	e, err := r.engineOf(ctx, plan.WorkflowID.ValueString())
+	if err != nil {
+		diags.AddAttributeError(path.Root("workflow_id"), "Cannot resolve the workflow's engine", err.Error())
+		return nil, "", nil, nil
+	}
+	_, wf, _ := splitWorkflowID(plan.WorkflowID.ValueString())
+	store := r.data.store(e)
+	var wm artifacts.WorkflowManifest
+	if found, err := store.GetJSON(ctx, artifacts.WorkflowKey(e.Prefix, wf), &wm); err != nil || !found {
+		diags.AddAttributeError(path.Root("workflow_id"), "Workflow not found",
+			fmt.Sprintf("workflow %q has no manifest in the artifact store (%v); create the aqueduct_workflow first and reference its id.", wf, err))
+		return nil, "", nil, nil
+	}
+	return e, wf, store, r.inputNames(ctx, plan, store, e, wf, diags)
 }
 
 // inputNames checks that every input exists (so literal ids cannot close a
@@ -719,19 +725,13 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	e, err := r.engineOf(ctx, plan.WorkflowID.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Cannot resolve the workflow's engine", err.Error())
-		return
-	}
-	_, wf, _ := splitWorkflowID(plan.WorkflowID.ValueString())
-	store := r.data.store(e)
-	inputNames := r.inputNames(ctx, &plan, store, e, wf, &resp.Diagnostics)
+	e, wf, store, inputNames := r.resolve(ctx, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	fns := lambdafn.New(r.data.AWS.ForRegion(e.Region).Lambda)
 
+	var err error
 	image := state.ImageURI.ValueString()
 	if plan.ImageURI.IsUnknown() {
 		image, err = r.ensureImage(ctx, e, plan.spec(ctx, &resp.Diagnostics), plan.SourceHash.ValueString())

@@ -280,7 +280,7 @@ func TestAccOperator_interruptedApplyNamesImport(t *testing.T) {
 					}
 				},
 				Config:      pipeline + testAccOperator("a", src, "256", "") + testAccOperator("b", src, "256", ""),
-				ExpectError: regexp.MustCompile(`(?s)exists but is not in this Terraform state.*terraform import .*` + wf + `/b`),
+				ExpectError: regexp.MustCompile(`(?s)exists\s+but\s+is\s+not\s+in\s+this\s+Terraform\s+state.*terraform\s+import\s.*` + wf + `/b`),
 			},
 		},
 	})
