@@ -44,6 +44,16 @@ func WorkflowKey(prefix, workflow string) string {
 	return path.Join(prefix, "workflows", workflow, "workflow.json")
 }
 
+// WorkflowsPrefix is the key prefix under which every workflow lives.
+func WorkflowsPrefix(prefix string) string {
+	return path.Join(prefix, "workflows") + "/"
+}
+
+// WorkflowPrefix is the key prefix of everything one workflow owns.
+func WorkflowPrefix(prefix, workflow string) string {
+	return path.Join(prefix, "workflows", workflow) + "/"
+}
+
 // OperatorsPrefix is the key prefix under which a workflow's operators live.
 func OperatorsPrefix(prefix, workflow string) string {
 	return path.Join(prefix, "workflows", workflow, "operators") + "/"

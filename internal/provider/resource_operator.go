@@ -815,7 +815,7 @@ func (r *operatorResource) deleteImageIfUnused(ctx context.Context, store *artif
 	if !ok {
 		return nil
 	}
-	keys, err := store.List(ctx, strings.TrimSuffix(artifacts.WorkflowKey(e.Prefix, "x"), "x/workflow.json"))
+	keys, err := store.List(ctx, artifacts.WorkflowsPrefix(e.Prefix))
 	if err != nil {
 		return err
 	}

@@ -273,7 +273,7 @@ func (r *workflowResource) Delete(ctx context.Context, req resource.DeleteReques
 	// Operators are destroyed first (they depend on the workflow); what is
 	// left under the workflow's prefix is the manifest.
 	store := r.data.store(e)
-	if err := store.DeletePrefix(ctx, strings.TrimSuffix(artifacts.WorkflowKey(e.Prefix, name), "workflow.json")); err != nil {
+	if err := store.DeletePrefix(ctx, artifacts.WorkflowPrefix(e.Prefix, name)); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the workflow manifest", err.Error())
 	}
 }
