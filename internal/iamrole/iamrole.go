@@ -35,8 +35,9 @@ type API interface {
 	ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
 }
 
-// Check verifies the role and returns warnings for missing permissions.
-func Check(ctx context.Context, api API, roleARN string) (warnings []string, err error) {
+// Get reads the role; ErrNotFound when it does not exist. A refresh needs
+// only this, not the policy listing Check adds.
+func Get(ctx context.Context, api API, roleARN string) (*iamtypes.Role, error) {
 	name := NameFromARN(roleARN)
 	out, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	var nse *iamtypes.NoSuchEntityException
@@ -46,7 +47,17 @@ func Check(ctx context.Context, api API, roleARN string) (warnings []string, err
 	if err != nil {
 		return nil, fmt.Errorf("reading IAM role %q: %w", name, err)
 	}
-	trusted, err := trustsLambda(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	return out.Role, nil
+}
+
+// Check verifies the role and returns warnings for missing permissions.
+func Check(ctx context.Context, api API, roleARN string) (warnings []string, err error) {
+	name := NameFromARN(roleARN)
+	role, err := Get(ctx, api, roleARN)
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := trustsLambda(aws.ToString(role.AssumeRolePolicyDocument))
 	if err != nil {
 		return nil, fmt.Errorf("reading the trust policy of role %q: %w", name, err)
 	}

@@ -307,7 +307,7 @@ func (r *lambdaResource) Read(ctx context.Context, req resource.ReadRequest, res
 		resp.Diagnostics.AddError("Cannot read the engine", err.Error())
 		return
 	}
-	if _, err := iamrole.Check(ctx, clients.IAM, e.RoleARN); errors.Is(err, iamrole.ErrNotFound) {
+	if _, err := iamrole.Get(ctx, clients.IAM, e.RoleARN); errors.Is(err, iamrole.ErrNotFound) {
 		resp.Diagnostics.AddWarning("Lambda execution role is gone", fmt.Sprintf("%s. It was deleted outside Terraform; the engine must be created again with an existing role.", err))
 		resp.State.RemoveResource(ctx)
 		return
