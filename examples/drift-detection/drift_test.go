@@ -15,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/emulatortest"
@@ -185,7 +183,7 @@ func TestCheckDrift_passesWithoutDriftAndNamesTheDriftedOperator(t *testing.T) {
 	v := &env{t: t, root: root, dir: t.TempDir(), terraform: terraformPath(t, root)}
 	providerDir := buildProvider(t, root)
 	e := emulatortest.Start(t, emulatortest.NeedDocker())
-	t.Cleanup(func() { removeLocalImages(e.Addr()) })
+	t.Cleanup(func() { emulatortest.RemoveLocalImages(e.Addr()) })
 	cfg := emulatortest.Config(t, e)
 	setEnv(t, e, providerDir)
 	ctx := context.Background()
@@ -287,27 +285,5 @@ func TestCheckDrift_failedPlanIsAnErrorNotDrift(t *testing.T) {
 	}
 	if !strings.Contains(out, "terraform plan failed") || !strings.Contains(out, "not drift") || !strings.Contains(out, "var.missing") {
 		t.Errorf("the error does not say the plan failed and why:\n%s", out)
-	}
-}
-
-// removeLocalImages removes the local tags that builds pushed to this
-// emulator's registry, so test runs do not fill the Docker engine.
-func removeLocalImages(registry string) {
-	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return
-	}
-	defer docker.Close()
-	ctx := context.Background()
-	images, err := docker.ImageList(ctx, image.ListOptions{})
-	if err != nil {
-		return
-	}
-	for _, img := range images {
-		for _, tag := range img.RepoTags {
-			if strings.HasPrefix(tag, registry+"/") {
-				_, _ = docker.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
-			}
-		}
 	}
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/emulatortest"
 )
 
 // testAccProtoV6ProviderFactories runs the provider in-process for the
@@ -81,7 +80,7 @@ func TestMain(m *testing.M) {
 		os.Setenv(k, v)
 	}
 	code := m.Run()
-	removeLocalImages(testEmulator.Addr())
+	emulatortest.RemoveLocalImages(testEmulator.Addr())
 	if err := testEmulator.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "closing the emulator:", err)
 		code = 1
@@ -89,28 +88,6 @@ func TestMain(m *testing.M) {
 	fmt.Fprintln(os.Stderr, "emulator log:", logFile.Name())
 	logFile.Close()
 	os.Exit(code)
-}
-
-// removeLocalImages removes the local tags that builds pushed to this
-// emulator's registry, so test runs do not fill the Docker engine.
-func removeLocalImages(registry string) {
-	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return
-	}
-	defer docker.Close()
-	ctx := context.Background()
-	images, err := docker.ImageList(ctx, image.ListOptions{})
-	if err != nil {
-		return
-	}
-	for _, img := range images {
-		for _, tag := range img.RepoTags {
-			if strings.HasPrefix(tag, registry+"/") {
-				_, _ = docker.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
-			}
-		}
-	}
 }
 
 // testAccPreCheck skips, saying why, when TF_ACC is unset, as
