@@ -35,7 +35,7 @@ var epoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // hashVersion starts the hashed stream; bump it when the layout or the framing
 // changes, so old hashes cannot match new contexts.
-const hashVersion = "aqueduct-build-context/v1"
+const hashVersion = "aqueduct-build-context/v2"
 
 type entryKind byte
 
@@ -82,10 +82,15 @@ func memEntry(name string, data []byte) entry {
 
 // sourceEntries walks the source directory the way `docker build` walks a
 // context: .dockerignore patterns (with ! exceptions) exclude files and
-// directories; symlinks are archived as links, never followed.
+// directories by their path inside the source. Symlinks are followed or kept
+// by the rules in symlink.go.
 func sourceEntries(root string) ([]entry, error) {
 	// A source path that is itself a symlink is followed once, here.
 	root, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("operator source directory: %w", err)
+	}
+	fi, err := os.Stat(root)
 	if err != nil {
 		return nil, fmt.Errorf("operator source directory: %w", err)
 	}
@@ -93,61 +98,116 @@ func sourceEntries(root string) ([]entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	parents := map[string]patternmatcher.MatchInfo{}
-	var out []entry
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("reading operator source: %w", err)
+	w := &walker{root: root, pm: pm, parents: map[string]patternmatcher.MatchInfo{}}
+	if err := w.walkDir(root, "", []frame{{host: root, fi: fi}}, 0); err != nil {
+		return nil, err
+	}
+	if err := w.settleInsideLinks(); err != nil {
+		return nil, err
+	}
+	return w.out, nil
+}
+
+// walker collects the source entries. rel is always the logical path inside
+// the source (slash form, "" for the source itself): the path the entry has
+// in the image, which is what .dockerignore matches. host is where it is read
+// from; the two differ below a followed directory symlink.
+type walker struct {
+	root    string // real path of the source directory
+	pm      *patternmatcher.PatternMatcher
+	parents map[string]patternmatcher.MatchInfo
+	out     []entry
+
+	inside   []insideLink // links that may stay links, decided after the walk
+	followed int          // symlinks followed so far
+	linked   int          // entries reached through followed symlinks so far
+}
+
+// frame is a directory the walk is inside, by real host path and identity.
+type frame struct {
+	host string
+	fi   fs.FileInfo
+}
+
+// walkDir visits the children of the directory at host, whose logical path
+// is rel. stack holds the directories it is inside, the source first; depth
+// counts the followed directory symlinks on the way (0: the source tree).
+func (w *walker) walkDir(host, rel string, stack []frame, depth int) error {
+	des, err := os.ReadDir(host)
+	if err != nil {
+		return fmt.Errorf("reading operator source: %w", err)
+	}
+	for _, d := range des {
+		name := d.Name()
+		r := name
+		if rel != "" {
+			r = rel + "/" + name
 		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
+		if err := w.visit(d, filepath.Join(host, name), r, stack, depth); err != nil {
 			return err
 		}
-		if rel == "." {
-			return nil
-		}
-		rel = filepath.ToSlash(rel)
-		if pm != nil {
-			parent := parents[pathDir(rel)]
-			skip, info, err := pm.MatchesUsingParentResults(rel, parent)
-			if err != nil {
-				return fmt.Errorf("matching %q against .dockerignore: %w", rel, err)
-			}
-			if d.IsDir() {
-				parents[rel] = info
-			}
-			if skip {
-				if d.IsDir() && !exceptionUnder(pm, rel) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
-		fi, err := d.Info()
+	}
+	return nil
+}
+
+func (w *walker) visit(d fs.DirEntry, host, rel string, stack []frame, depth int) error {
+	excluded := false
+	var match patternmatcher.MatchInfo
+	if w.pm != nil {
+		var err error
+		excluded, match, err = w.pm.MatchesUsingParentResults(rel, w.parents[pathDir(rel)])
 		if err != nil {
-			return fmt.Errorf("reading operator source: %w", err)
+			return fmt.Errorf("matching %q against .dockerignore: %w", rel, err)
 		}
-		e := entry{name: contextSourceDir + "/" + rel}
-		switch m := fi.Mode(); {
-		case m.IsDir():
-			e.kind, e.mode = kindDir, 0o755
-		case m.IsRegular():
-			e.kind, e.mode, e.size, e.path = kindFile, fileMode(m), fi.Size(), p
-		case m&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return fmt.Errorf("reading operator source: %w", err)
-			}
-			e.kind, e.mode, e.link = kindSymlink, 0o777, target
-		case m&fs.ModeSocket != 0:
-			return nil // docker build skips sockets too
-		default:
-			return fmt.Errorf("operator source %q is a %v, which a build context cannot hold", p, m.Type())
-		}
-		out = append(out, e)
+	}
+	if d.Type()&fs.ModeSymlink != 0 {
+		return w.symlink(host, rel, excluded, match, stack, depth)
+	}
+	// An ignored directory is still walked when a "!pattern" may re-include
+	// something below it (as docker does), but gets no entry of its own.
+	if excluded && !(d.IsDir() && exceptionUnder(w.pm, rel)) {
 		return nil
-	})
-	return out, err
+	}
+	fi, err := d.Info()
+	if err != nil {
+		return fmt.Errorf("reading operator source: %w", err)
+	}
+	e := entry{name: contextSourceDir + "/" + rel}
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		if w.pm != nil {
+			w.parents[rel] = match
+		}
+		if !excluded {
+			e.kind, e.mode = kindDir, 0o755
+			if err := w.add(e, depth > 0); err != nil {
+				return err
+			}
+		}
+		return w.walkDir(host, rel, append(stack, frame{host: host, fi: fi}), depth)
+	case m.IsRegular():
+		e.kind, e.mode, e.size, e.path = kindFile, fileMode(m), fi.Size(), host
+		return w.add(e, depth > 0)
+	case m&fs.ModeSocket != 0:
+		return nil // docker build skips sockets too
+	default:
+		return fmt.Errorf("operator source %q is a %v, which a build context cannot hold", host, m.Type())
+	}
+}
+
+// add appends an entry; linked says it was reached through a followed
+// symlink, which counts towards maxLinkedEntries.
+func (w *walker) add(e entry, linked bool) error {
+	if linked {
+		w.linked++
+		if w.linked > maxLinkedEntries {
+			return fmt.Errorf("operator source: more than %d files and directories are reached through symlinks (the last is %q); "+
+				"a symlinked directory is very large or is linked many times over. Link only what the operator needs, or exclude the rest in .dockerignore",
+				maxLinkedEntries, strings.TrimPrefix(e.name, contextSourceDir+"/"))
+		}
+	}
+	w.out = append(w.out, e)
+	return nil
 }
 
 // fileMode keeps only whether a file is executable: Lambda runs the function

@@ -16,10 +16,20 @@ import (
 // requirements file, the embedded runtime, and each source file left after
 // .dockerignore. Not covered: mtimes, owners, walk order. Modes are reduced to
 // executable (0755) or not (0644), and directories to 0755, because that is
-// all the image keeps (see the tar writer). A symlink counts as its target
-// string; it is never followed, inside or outside the directory (only
-// SourceDir itself may be a symlink). Sockets are skipped, as docker does;
-// fifos and devices are an error.
+// all the image keeps (see the tar writer).
+//
+// Symlinks (see the package comment for the full rules): one whose target
+// resolves outside SourceDir is followed, so it counts as the file (contents
+// and executable bit) or the directory (every entry below it, by path under
+// the link) it leads to, exactly as if they were in SourceDir at the link's
+// path; editing the target changes the hash. One in the source tree whose
+// target resolves inside SourceDir and names an entry of the context counts
+// as its target string, and the target counts as itself; if it cannot be
+// kept that way it is followed like an outside one. A dangling link, a loop
+// of links and a directory link leading back into its own ancestors make
+// Hash fail with an error naming the link. SourceDir itself may be a
+// symlink. Sockets are skipped, as docker does; fifos and devices are an
+// error, also when reached through a link.
 func Hash(spec Spec) (string, error) {
 	spec, err := spec.normalized()
 	if err != nil {

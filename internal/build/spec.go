@@ -10,6 +10,28 @@
 //	src/...               the operator's source, after .dockerignore
 //
 // so that nothing the user ships can collide with the generated files.
+//
+// Symlinks in the source are resolved when the context is listed (at hash
+// time, so at plan time), and the image never holds a dangling link:
+//
+//   - a link whose target resolves outside the source directory is followed:
+//     a link to a file becomes a regular file with the target's contents (its
+//     mode reduced like any file's), a link to a directory becomes a directory
+//     whose contents are walked by these same rules;
+//   - a link in the source tree itself whose target resolves inside it stays a
+//     link, as docker keeps it, when it resolves in the image exactly as on
+//     disk: the target is relative, its ".." come first and stay inside the
+//     source, it descends only through real directories, and what it names
+//     is in the context (not excluded by .dockerignore). Any other link that
+//     resolves inside the source, and every link below a followed directory,
+//     is followed instead;
+//   - a dangling link, a loop of links, and a followed directory link that
+//     leads back to the source directory or to a directory containing the
+//     link are errors naming the link by its path in the source;
+//   - .dockerignore matches the logical paths: the link's own, and paths below
+//     a followed directory link as they will be in the image;
+//   - following is bounded (number of links followed, nesting of followed
+//     directories, entries reached through links), with an error past that.
 package build
 
 import (
