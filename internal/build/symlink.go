@@ -258,7 +258,7 @@ func (w *walker) linkError(host, rel, target string, depth int, err error) error
 		return fmt.Errorf("operator source: symlink %q%s points at %q, which does not exist; fix or remove the link",
 			rel, w.hostHint(host, depth), target)
 	case errors.Is(err, syscall.ELOOP):
-		return fmt.Errorf("operator source: symlink %q%s points at %q, which is a loop of symlinks that never reaches a file; fix or remove the link",
+		return fmt.Errorf("operator source: symlink %q%s points at %q, which is a loop of symlinks that never reaches a file or directory; fix or remove the link",
 			rel, w.hostHint(host, depth), target)
 	}
 	return fmt.Errorf("operator source: symlink %q%s points at %q: %w", rel, w.hostHint(host, depth), target, err)
