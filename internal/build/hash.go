@@ -18,18 +18,26 @@ import (
 // executable (0755) or not (0644), and directories to 0755, because that is
 // all the image keeps (see the tar writer).
 //
-// Symlinks (see the package comment for the full rules): one whose target
-// resolves outside SourceDir is followed, so it counts as the file (contents
-// and executable bit) or the directory (every entry below it, by path under
-// the link) it leads to, exactly as if they were in SourceDir at the link's
-// path; editing the target changes the hash. One in the source tree whose
-// target resolves inside SourceDir and names an entry of the context counts
-// as its target string, and the target counts as itself; if it cannot be
-// kept that way it is followed like an outside one. A dangling link, a loop
-// of links and a directory link leading back into its own ancestors make
-// Hash fail with an error naming the link. SourceDir itself may be a
-// symlink. Sockets are skipped, as docker does; fifos and devices are an
-// error, also when reached through a link.
+// Symlinks (the package comment has the exact rules) are resolved, never
+// hashed as dangling links:
+//   - one whose target resolves outside SourceDir is followed: it counts as
+//     the file (contents, executable bit) or the directory (every entry below
+//     it, at its path under the link, .dockerignore applied to that path) it
+//     leads to, exactly as if those were in SourceDir at the link's path, so
+//     editing the target changes the hash;
+//   - one in the source tree whose target resolves inside SourceDir, and
+//     resolves in the image as on disk (relative target, leading ".." only,
+//     real directories on the way, target in the context), is kept: it counts
+//     as its target string, and the target counts as itself. Any other link
+//     resolving inside SourceDir, and every link below a followed directory,
+//     is followed like an outside one;
+//   - a dangling link, a loop of links, and a followed directory link leading
+//     back to SourceDir or to a directory that contains the link make Hash
+//     fail with an error naming the link by its path in SourceDir; so does
+//     following more links, or more deeply nested ones, than the walk allows.
+//
+// SourceDir itself may be a symlink. Sockets are skipped, as docker does;
+// fifos and devices are an error, also when reached through a link.
 func Hash(spec Spec) (string, error) {
 	spec, err := spec.normalized()
 	if err != nil {

@@ -12,26 +12,40 @@
 // so that nothing the user ships can collide with the generated files.
 //
 // Symlinks in the source are resolved when the context is listed (at hash
-// time, so at plan time), and the image never holds a dangling link:
+// time, so at plan time), and the image never holds a dangling link. A
+// link's target resolves as the OS resolves it: relative to the link's own
+// directory, absolute as it is, through any further links. Then:
 //
 //   - a link whose target resolves outside the source directory is followed:
 //     a link to a file becomes a regular file with the target's contents (its
 //     mode reduced like any file's), a link to a directory becomes a directory
-//     whose contents are walked by these same rules;
+//     whose contents are walked by these same rules. Two links to one file
+//     make two copies.
 //   - a link in the source tree itself whose target resolves inside it stays a
 //     link, as docker keeps it, when it resolves in the image exactly as on
 //     disk: the target is relative, its ".." come first and stay inside the
-//     source, it descends only through real directories, and what it names
-//     is in the context (not excluded by .dockerignore). Any other link that
-//     resolves inside the source, and every link below a followed directory,
-//     is followed instead;
-//   - a dangling link, a loop of links, and a followed directory link that
-//     leads back to the source directory or to a directory containing the
-//     link are errors naming the link by its path in the source;
-//   - .dockerignore matches the logical paths: the link's own, and paths below
-//     a followed directory link as they will be in the image;
-//   - following is bounded (number of links followed, nesting of followed
-//     directories, entries reached through links), with an error past that.
+//     source, it descends only through real directories (no links), and what
+//     it names is in the context (not excluded by .dockerignore). Any other
+//     link that resolves inside the source is followed like an outside one,
+//     and so is every link below a followed directory (its target is
+//     relative to where it really is, not to where it lands in the image).
+//   - a dangling link, a loop of links (a link to itself, a -> b -> a), and a
+//     followed directory link that leads back to the source directory or to
+//     a directory containing the link (which would be copied into itself for
+//     ever) are errors naming the link by its path in the source.
+//   - .dockerignore matches logical paths, as docker matches context paths:
+//     the link's own, and below a followed directory link the paths its
+//     entries get in the image. An ignored link is not resolved at all,
+//     unless a "!pattern" may re-include something below it.
+//   - sockets reached through a link are skipped, fifos and devices are an
+//     error, as when they are in the source itself.
+//   - following is bounded: at most 10,000 links followed, followed directory
+//     links nested at most 40 deep, and at most 100,000 files and directories
+//     reached through links (maxFollowedLinks, maxFollowDepth,
+//     maxLinkedEntries); past a bound the listing fails with an error that
+//     names it and the path where it was hit, so that no arrangement of links
+//     (say directories that each link twice to the next) runs for ever or
+//     fills memory.
 package build
 
 import (

@@ -14,37 +14,15 @@ import (
 	"github.com/moby/patternmatcher"
 )
 
-// Symlinks in the source are resolved at hash time, so that the image never
-// holds a link that points at nothing:
-//
-//   - A link whose target resolves outside the source directory is followed:
-//     a link to a file becomes a regular file with the target's contents, a
-//     link to a directory becomes a directory whose contents are walked in
-//     turn (links found there follow these same rules).
-//   - A link found in the source tree itself (not below a followed link)
-//     whose target resolves inside the source stays a link, as docker keeps
-//     it, when it will resolve in the image exactly as it does here: its
-//     target is relative, climbs ("..") only at its start and never above the
-//     source, descends only through real directories, and names something
-//     the context holds (not excluded by .dockerignore). Any other link that
-//     resolves inside the source is followed like an outside one; so is
-//     every link below a followed directory, since its target is relative to
-//     where it really is, not to where it lands in the image.
-//   - A link that resolves to nothing (dangling, or a loop of links) is an
-//     error naming it. So is a followed directory link that leads back to
-//     the source directory or to a directory the walk is already inside,
-//     which would be copied into itself forever.
-//   - Sockets reached through a link are skipped, fifos and devices are an
-//     error, as for plain files.
-//   - .dockerignore matches logical paths: the link's own path, and paths
-//     below it for a followed directory link. An ignored link is not
-//     resolved at all (unless a "!pattern" may re-include something below
-//     it, in which case it is followed to find that).
-//
-// The walk through followed links is bounded (maxFollowedLinks,
-// maxFollowDepth, maxLinkedEntries) so that no arrangement of links, such as
-// directories that each link to the next one twice, can make it run for ever
-// or fill memory.
+// The rules for symlinks are in the package comment (spec.go). How they are
+// applied: the walk meets a link, resolves it (os.Stat and EvalSymlinks, so
+// dangling links and loops of links are caught by the OS's own resolution),
+// and either follows it at once or, for a link in the source tree that
+// resolves inside the source and whose target is of the keepable shape,
+// records it in walker.inside. After the walk, settleInsideLinks keeps each
+// of those whose target is in the context and follows the rest. Directories
+// being walked are kept on a stack (real path and identity), against which a
+// followed directory link is checked for loops.
 
 // Bounds on following symlinks; variables so that tests can lower them.
 var (
