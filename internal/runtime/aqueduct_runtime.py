@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
 """Aqueduct operator runtime.
 
-The entry point of every operator image: `python3 /opt/aqueduct/aqueduct_runtime.py`.
+The entry point of every operator image: `python3 -I /opt/aqueduct/aqueduct_runtime.py`.
 It speaks the AWS Lambda Runtime API itself, so any image with a python3 (3.8+)
 works. Standard library only: it runs before the user's requirements matter.
+
+Start-up keeps the user's files from breaking the runtime. Isolated mode (-I)
+keeps PYTHONPATH and the script's directory off sys.path while the runtime
+imports what it needs, including what the stdlib would import lazily on its
+paths; only then do the task root and PYTHONPATH's entries go first on
+sys.path. So a json.py or an http/ package in the task root cannot shadow the
+runtime's modules, and the user's `import json` gets the stdlib one from
+sys.modules, as in AWS's Python runtime, which also imports its modules before
+it adds the task root.
 
 Per invocation the event (see protocol.go) carries presigned URLs, never
 credentials: it GETs each upstream output, calls the operator's callable with
@@ -27,7 +36,16 @@ import time
 import traceback
 import urllib.parse
 
+# The stdlib imports these lazily on the runtime's paths; importing them now
+# keeps a task root module of the same name out of those paths.
+import ast  # inspect.signature of some callables (3.8)
+import encodings.idna  # socket.getaddrinfo and http.client encode host names with it
+import unicodedata  # urllib.parse checks non-ASCII netlocs with it
+
 __version__ = "1.0.0"
+
+# Where Lambda puts the function's code; the image's WORKDIR (build.TaskRoot).
+DEFAULT_TASK_ROOT = "/var/task"
 
 EVENT_VERSION = 1
 CT_JSON = "application/json"
@@ -531,18 +549,30 @@ def _unbuffer():
             pass
 
 
+def use_task_root(task_root):
+    """Puts the task root, then PYTHONPATH's entries, first on sys.path, as a
+    plain `python3` with PYTHONPATH=task root would, but only after the
+    runtime's imports; -I ignored PYTHONPATH for exactly that. PYTHONPATH gets
+    the same list, so the user's subprocesses find the code and the packages
+    pip installed there."""
+    entries = []
+    for p in [task_root] + os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        if p and p not in entries:
+            entries.append(p)
+    sys.path[:] = entries + [p for p in sys.path if p not in entries]
+    os.environ["PYTHONPATH"] = os.pathsep.join(entries)
+
+
 def main(argv):
     if "--version" in argv[1:]:
         print("aqueduct-runtime %s (event version %d, python %s)" % (__version__, EVENT_VERSION, sys.version.split()[0]))
         return 0
-    _unbuffer()
+    _unbuffer()  # -I ignores PYTHONUNBUFFERED
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not address:
         print("aqueduct-runtime: AWS_LAMBDA_RUNTIME_API is not set; this runs inside AWS Lambda", file=sys.stderr)
         return 2
-    task_root = os.environ.get("LAMBDA_TASK_ROOT")
-    if task_root and task_root not in sys.path:
-        sys.path.insert(0, task_root)
+    use_task_root(os.environ.get("LAMBDA_TASK_ROOT") or DEFAULT_TASK_ROOT)
     api = RuntimeAPI(address)
     spec = argv[1] if len(argv) > 1 else os.environ.get("AQUEDUCT_HANDLER", "")
     try:

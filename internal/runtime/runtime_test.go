@@ -52,6 +52,7 @@ func TestScriptIsTheEmbeddedFile(t *testing.T) {
 		"/2018-06-01/runtime", "invocation/next", "init/error", "Lambda-Runtime-Function-Error-Type",
 		runtime.ContentTypeJSON, runtime.ContentTypePickle, runtime.ContentTypeBytes,
 		`__version__ = "` + runtime.Version + `"`,
+		`DEFAULT_TASK_ROOT = "` + runtime.TaskRoot + `"`,
 	} {
 		if !bytes.Contains(runtime.Script, []byte(want)) {
 			t.Errorf("Script lacks %q", want)
@@ -65,7 +66,8 @@ func TestEmbeddedScriptPrintsVersion(t *testing.T) {
 	if err := os.WriteFile(path, runtime.Script, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(python(t), path, "--version").CombinedOutput()
+	args := runtime.Command(python(t), path)
+	out, err := exec.Command(args[0], append(args[1:], "--version")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("--version: %v\n%s", err, out)
 	}

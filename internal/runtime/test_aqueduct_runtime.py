@@ -14,6 +14,7 @@ import pickle
 import queue
 import random
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,14 @@ class Scorer:
         return x * weight
 
 scorer = Scorer()
+
+def child(code):
+    import subprocess
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+def extra():
+    import extra_mod
+    return extra_mod.VALUE
 '''
 
 BROKEN = '''
@@ -126,7 +135,6 @@ import definitely_missing_package_xyz
 def fn():
     return 1
 '''
-
 
 def quiet(handler_cls):
     handler_cls.log_message = lambda *a: None
@@ -149,6 +157,7 @@ class fakeRuntimeAPI:
         self.init_errors = []
         self.cond = threading.Condition()
         self.closed = False
+        self.exited = lambda: None  # the runtime's exit, when known: (status, stderr)
         fake = self
 
         @quiet
@@ -205,15 +214,25 @@ class fakeRuntimeAPI:
         payload = event if isinstance(event, bytes) else json.dumps(event).encode()
         self.events.put((rid, payload))
         with self.cond:
-            if not self.cond.wait_for(lambda: rid in self.results, timeout):
-                raise AssertionError("no answer from the runtime within %ss" % timeout)
+            self._wait(lambda: rid in self.results or self.init_errors, timeout, "an answer")
+            if rid not in self.results:
+                raise AssertionError("the runtime failed to start: %r" % (self.init_errors[0],))
             return self.results.pop(rid)
 
     def wait_init_error(self, timeout=20):
         with self.cond:
-            if not self.cond.wait_for(lambda: self.init_errors, timeout):
-                raise AssertionError("no init error within %ss" % timeout)
+            self._wait(lambda: self.init_errors, timeout, "an init error")
             return self.init_errors.pop(0)
+
+    def _wait(self, ready, timeout, what):
+        """Waits (holding cond) until ready(); fails early if the runtime exits."""
+        deadline = time.time() + timeout
+        while not self.cond.wait_for(ready, 0.2):
+            exited = self.exited()
+            if exited and not self.cond.wait_for(ready, 0.5):
+                raise AssertionError("the runtime exited with %s before %s; stderr:\n%s" % (exited[0], what, exited[1]))
+            if time.time() > deadline:
+                raise AssertionError("no %s from the runtime within %ss" % (what, timeout))
 
     def close(self):
         self.closed = True
@@ -222,9 +241,10 @@ class fakeRuntimeAPI:
 
 
 class fakePresignedStore:
-    """Presigned-URL S3: objects by path; a URL without a signature is refused."""
+    """Presigned-URL S3: objects by path; a URL without a signature is refused.
+    With tls=(certfile, keyfile) it speaks HTTPS, as S3 does."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.objects = {}
         self.lock = threading.Lock()
         self.fail_puts = 0  # answer the next n PUTs with 503
@@ -276,7 +296,13 @@ class fakePresignedStore:
                 self.wfile.write(body)
 
         self.server = quietServer(("127.0.0.1", 0), Handler)
-        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
+        scheme = "http"
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.base = "%s://127.0.0.1:%d" % (scheme, self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def url(self, key):
@@ -295,23 +321,34 @@ class fakePresignedStore:
         self.server.server_close()
 
 
-class RuntimeProcess:
-    """The real runtime, as the image runs it, with only the environment Lambda gives."""
+def image_env(handler, task_dir, api_address):
+    """The environment of the function: the image's ENV (build.Dockerfile)
+    with the task root at task_dir, and what Lambda adds."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AQUEDUCT_HANDLER": handler,
+        "PYTHONPATH": task_dir,
+        "PYTHONUNBUFFERED": "1",
+        "LAMBDA_TASK_ROOT": task_dir,
+        "AWS_LAMBDA_RUNTIME_API": api_address,
+    }
 
-    def __init__(self, handler, task_dir):
+
+class RuntimeProcess:
+    """The real runtime, started as the image starts it (python3 -I, see
+    runtime.Command), with only the environment the function has."""
+
+    def __init__(self, handler, task_dir, python=None, extra_env=None):
         # Its own fake API: an event is never taken by a stopped process's request.
         self.api = api = fakeRuntimeAPI()
         self.out = tempfile.NamedTemporaryFile(prefix="rt-out-", delete=False)
         self.err = tempfile.NamedTemporaryFile(prefix="rt-err-", delete=False)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "AWS_LAMBDA_RUNTIME_API": api.address,
-            "AQUEDUCT_HANDLER": handler,
-            "PYTHONPATH": task_dir,
-        }
+        env = image_env(handler, task_dir, api.address)
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
-            [sys.executable, RUNTIME], env=env, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL
+            [python or sys.executable, "-I", RUNTIME], env=env, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL
         )
+        api.exited = lambda: None if self.proc.poll() is None else (self.proc.returncode, self.stderr())
 
     def stdout(self):
         with open(self.out.name, encoding="utf-8", errors="replace") as f:
@@ -556,6 +593,26 @@ class RuntimeTest(unittest.TestCase):
         resp = self.run_ok(self.event(self.key(), inputs=[("up", data, CT_JSON)], parameters={"x": 2}))
         self.assertEqual(resp["preview"], {"x": 1, "kw": {"x": 2}})
 
+    def test_pythonpath_reaches_the_code_and_its_subprocesses(self):
+        # Lambda's configuration may set PYTHONPATH; -I ignored it at
+        # start-up, so the runtime adds it after the task root, for the
+        # operator and for the processes it starts.
+        extra_dir = tempfile.mkdtemp(prefix="aqueduct-extra-")
+        self.addCleanup(shutil.rmtree, extra_dir, True)
+        with open(os.path.join(extra_dir, "extra_mod.py"), "w") as f:
+            f.write("VALUE = 'extra'\n")
+        p = RuntimeProcess("ops:extra", self.task_dir, extra_env={"PYTHONPATH": extra_dir})
+        self.procs.append(p)
+        self.api = p.api
+        self.assertEqual(self.run_ok(self.event(self.key()))["preview"], "extra")
+
+        p = RuntimeProcess("ops:child", self.task_dir, extra_env={"PYTHONPATH": extra_dir})
+        self.procs.append(p)
+        self.api = p.api
+        code = "import os, ops, extra_mod; print(os.environ['PYTHONPATH'], ops.__name__, extra_mod.VALUE)"
+        out = self.run_ok(self.event(self.key(), input=code))["preview"]
+        self.assertEqual(out, "%s%s%s ops extra\n" % (self.task_dir, os.pathsep, extra_dir))
+
     def test_method_handler(self):
         self.start("ops:scorer.score")
         resp = self.run_ok(self.event(self.key(), input=4, parameters={"weight": 3}))
@@ -672,19 +729,248 @@ class RuntimeTest(unittest.TestCase):
         self.assertEqual(json.loads(body)["preview"], "done")
 
     def test_version_flag(self):
-        out = subprocess.run([sys.executable, RUNTIME, "--version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([sys.executable, "-I", RUNTIME, "--version"], capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertRegex(out.stdout, r"^aqueduct-runtime \d+\.\d+\.\d+ \(event version 1, python 3\.")
 
     def test_outside_lambda_it_says_so(self):
         env = {"PATH": os.environ.get("PATH", "")}
-        out = subprocess.run([sys.executable, RUNTIME], env=env, capture_output=True, text=True, timeout=30)
+        out = subprocess.run([sys.executable, "-I", RUNTIME], env=env, capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 2)
         self.assertIn("AWS_LAMBDA_RUNTIME_API", out.stderr)
 
     def test_source_parses_as_python_3_8(self):
         with open(RUNTIME) as f:
             ast.parse(f.read(), filename=RUNTIME, feature_version=(3, 8))
+
+
+
+# ---------------------------------------------------------------- a task root with stdlib names
+
+# A self-signed certificate for 127.0.0.1, valid 2000 to 9999, so that a store
+# can speak HTTPS; the runtime trusts it through SSL_CERT_FILE. Test-only key.
+TEST_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQghaLG5tOjo0/1tI+T
+qCt1Xrx/ajqWJuO8AqlHx3JaQ5yhRANCAARRWopEa+q/B214jImkwBB5EHL1TpQL
+nCobAxCHJUa0KHbsbYJRAoCy3UT3q5N6UOg8daS9gOEbuHy//vv7Kce3
+-----END PRIVATE KEY-----
+"""
+TEST_CERT = """-----BEGIN CERTIFICATE-----
+MIIBWzCCAQKgAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAkxMjcuMC4w
+LjEwIBcNMDAwMTAxMDAwMDAwWhgPOTk5OTEyMzEyMzU5NTlaMBQxEjAQBgNVBAMM
+CTEyNy4wLjAuMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABFFaikRr6r8HbXiM
+iaTAEHkQcvVOlAucKhsDEIclRrQoduxtglECgLLdRPerk3pQ6Dx1pL2A4Ru4fL/+
++/spx7ejQzBBMA8GA1UdEwEB/wQFMAMBAf8wDwYDVR0RBAgwBocEfwAAATAdBgNV
+HQ4EFgQUfCGBRjYfJ8SiqWI7TRHqc7uo++cwCgYIKoZIzj0EAwIDRwAwRAIgIScK
+qnoDGigBvEvpULRMD7ougp5fUxsmQbUOcaJRUAcCIHi/16xkLkdR7vaC1Z1stxLp
+xa1jhjMaYYHeLumeqFiB
+-----END CERTIFICATE-----
+"""
+
+# Stand-ins for standard modules in a task root. Each notes its import in a
+# log, then raises (not ImportError, which some stdlib code tolerates) or
+# imports fine and hands out garbage.
+RAISES = """open(%(log)r, "ab").write(b"%(name)s\\n")
+raise RuntimeError("the task root's %(name)s was imported")
+"""
+GARBAGE = """open(%(log)r, "ab").write(b"%(name)s\\n")
+
+
+def __getattr__(attr):
+    return lambda *a, **k: "garbage from the task root's %(name)s"
+"""
+GARBAGE_NAMES = ("json", "base64", "pickle", "inspect", "io", "threading", "traceback", "http.client", "urllib.parse")
+PACKAGES = ("http", "email", "urllib", "encodings")
+
+SHADOW_OPS = """
+import json  # the runtime's: it was imported before the task root was on sys.path
+import colorsys  # the user's own: the runtime does not use it
+import shadow_helpers  # a sibling module
+import fancylib  # a package pip installed into the task root
+
+
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def make_point():
+    return Point(3, "caf\\u00e9")
+
+
+def summarise(a, b, scale):
+    return {
+        "sum": (a["n"] + b.x) * scale,
+        "text": b.y,
+        "json_file": json.__file__,
+        "dumps": json.dumps({"k": [1]}),
+        "colorsys": colorsys.ORIGIN,
+        "helper": shadow_helpers.VALUE,
+        "lib": fancylib.describe(),
+    }
+
+
+size = len  # a builtin: inspect.signature parses its text signature
+
+
+def fail(x):
+    values = {"k": x}
+    raise ValueError("caf\u00e9 %r" % (values["k"]["missing"] if x else x,))  # non-ASCII, with carets
+"""
+
+SHADOW_BROKEN = """
+import shadow_helpers
+raise RuntimeError("the operator failed at import: " + shadow_helpers.VALUE)
+"""
+
+
+def stdlib_module_names():
+    names = getattr(sys, "stdlib_module_names", None)  # 3.10+
+    if names:
+        return set(names)
+    import pkgutil
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = [paths["stdlib"], os.path.join(paths["platstdlib"], "lib-dynload")]
+    return set(sys.builtin_module_names) | {m.name for m in pkgutil.iter_modules(dirs)}
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+class ShadowedStdlibTest(unittest.TestCase):
+    """The task root has a module or package for every standard module name.
+    The runtime must still work, import none of them, and let the user's code
+    import its own siblings and packages."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="aqueduct-shadow-")
+        cls.task_dir = os.path.join(cls.tmp, "task")
+        cls.log = os.path.join(cls.tmp, "shadow-imports.log")
+        for name in stdlib_module_names() - {"colorsys"}:
+            path = os.path.join(cls.task_dir, *name.split("."))
+            path = os.path.join(path, "__init__.py") if name in PACKAGES else path + ".py"
+            write(path, RAISES % {"log": cls.log, "name": name})
+        for name in GARBAGE_NAMES:
+            parts = name.split(".")
+            if len(parts) == 1:
+                path = os.path.join(cls.task_dir, name + ".py")
+            else:
+                path = os.path.join(cls.task_dir, *parts) + ".py"
+            write(path, GARBAGE % {"log": cls.log, "name": name})
+        write(os.path.join(cls.task_dir, "colorsys.py"), "ORIGIN = 'the task root'\n")
+        write(os.path.join(cls.task_dir, "shadow_ops.py"), SHADOW_OPS)
+        write(os.path.join(cls.task_dir, "shadow_broken.py"), SHADOW_BROKEN)
+        write(os.path.join(cls.task_dir, "shadow_helpers.py"), "VALUE = 'from the sibling'\n")
+        # As `pip install --target` lays a package out.
+        write(os.path.join(cls.task_dir, "fancylib", "__init__.py"), "from .core import describe\n__version__ = '1.0'\n")
+        write(os.path.join(cls.task_dir, "fancylib", "core.py"), "def describe():\n    from . import __version__\n    return 'fancylib ' + __version__\n")
+        write(os.path.join(cls.task_dir, "fancylib-1.0.dist-info", "METADATA"), "Metadata-Version: 2.1\nName: fancylib\nVersion: 1.0\n")
+        write(os.path.join(cls.task_dir, "fancylib-1.0.dist-info", "RECORD"), "")
+        cls.cert = os.path.join(cls.tmp, "cert.pem")
+        cls.key = os.path.join(cls.tmp, "key.pem")
+        write(cls.cert, TEST_CERT)
+        write(cls.key, TEST_KEY)
+        cls.store = fakePresignedStore()
+        cls.tls_store = fakePresignedStore(tls=(cls.cert, cls.key))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.store.close()
+        cls.tls_store.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            p.stop()
+        try:
+            with open(self.log, "rb") as f:
+                imported = f.read().decode().split()
+            os.unlink(self.log)
+        except FileNotFoundError:
+            imported = []
+        self.assertEqual(imported, [], "the runtime imported these from the task root")
+
+    def start(self, handler):
+        p = RuntimeProcess(handler, self.task_dir, extra_env={"SSL_CERT_FILE": self.cert})
+        self.procs.append(p)
+        return p
+
+    def event(self, store, out_key, inputs=(), **extra):
+        ev = {
+            "aqueduct": 1,
+            "run_id": "r-shadow",
+            "operator": out_key,
+            "inputs": [{"operator": n, "url": store.url(k), "content_type": ct} for n, k, ct in inputs],
+            "output": {"url": store.url(out_key), "uri": "s3://bucket/" + out_key},
+        }
+        ev.update(extra)
+        return ev
+
+    def pipeline(self, store):
+        """make_point, then summarise with it and a JSON input: pickle and
+        JSON both ways, two inputs fetched in parallel, a parameter."""
+        point = "shadow/" + uuid.uuid4().hex
+        kind, _, body = self.start("shadow_ops:make_point").api.invoke(self.event(store, point))
+        self.assertEqual(kind, "response", body)
+        self.assertEqual(json.loads(body)["content_type"], CT_PICKLE)
+        self.assertEqual(store.get(point)[1], CT_PICKLE)
+
+        a, out = "shadow/" + uuid.uuid4().hex, "shadow/" + uuid.uuid4().hex
+        store.put(a, b'{"n": 2}', CT_JSON)
+        ev = self.event(store, out, inputs=[("a", a, CT_JSON), ("b", point, CT_PICKLE)], parameters={"scale": 10})
+        kind, _, body = self.start("shadow_ops:summarise").api.invoke(ev)
+        self.assertEqual(kind, "response", body)
+        got = json.loads(store.get(out)[0])
+        self.assertEqual(json.loads(body)["preview"], got)
+        self.assertEqual(got["sum"], 50)
+        self.assertEqual(got["text"], "caf\u00e9")
+        self.assertFalse(got["json_file"].startswith(self.task_dir), got["json_file"])
+        self.assertEqual(got["dumps"], '{"k": [1]}')
+        self.assertEqual(got["colorsys"], "the task root")
+        self.assertEqual(got["helper"], "from the sibling")
+        self.assertEqual(got["lib"], "fancylib 1.0")
+
+    def test_operator_runs_with_stdlib_names_in_the_task_root(self):
+        self.pipeline(self.store)
+
+    def test_https_store_with_stdlib_names_in_the_task_root(self):
+        self.pipeline(self.tls_store)
+
+    def test_builtin_handler(self):
+        kind, _, body = self.start("shadow_ops:size").api.invoke(self.event(self.store, "shadow/" + uuid.uuid4().hex, input="abcd"))
+        self.assertEqual(kind, "response", body)
+        self.assertEqual(json.loads(body)["preview"], 4)
+
+    def test_user_exception_is_reported(self):
+        p = self.start("shadow_ops:fail")
+        kind, error_type, body = p.api.invoke(self.event(self.store, "shadow/" + uuid.uuid4().hex, input=1))
+        self.assertEqual(kind, "error", body)
+        err = json.loads(body)
+        self.assertEqual((error_type, err["errorType"]), ("TypeError", "TypeError"))
+        n = SHADOW_OPS.splitlines().index([l for l in SHADOW_OPS.splitlines() if "raise ValueError" in l][0]) + 1
+        trace = "\n".join(err["stackTrace"])
+        self.assertIn('shadow_ops.py", line %d, in fail' % n, trace)
+        self.assertIn('values["k"]["missing"]', trace)
+        self.assertEqual(err["stackTrace"][-1], "TypeError: 'int' object is not subscriptable")
+        self.assertTrue(p.wait_output(p.stderr, "TypeError: 'int' object is not subscriptable"), p.stderr())
+
+    def test_init_error_is_reported(self):
+        p = self.start("shadow_broken:fn")
+        error_type, err = p.api.wait_init_error()
+        self.assertEqual((error_type, err["errorType"]), ("RuntimeError", "RuntimeError"))
+        self.assertEqual(err["errorMessage"], "the operator failed at import: from the sibling")
+        self.assertIn('shadow_broken.py", line 3, in <module>', "\n".join(err["stackTrace"]))
+        self.assertEqual(p.proc.wait(10), 1)
+        self.assertIn("RuntimeError: the operator failed at import", p.stderr())
 
 
 if __name__ == "__main__":
