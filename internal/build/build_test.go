@@ -111,7 +111,7 @@ func TestBuild_scratchImageHasSourceRuntimeAndLambdaConfig(t *testing.T) {
 		t.Errorf("tag %s points at %s, Build returned %s", tag, inspect.ID, id)
 	}
 	cfg := inspect.Config
-	if want := []string{"python3", "/opt/aqueduct/aqueduct_runtime.py"}; !slices.Equal(cfg.Entrypoint, want) {
+	if want := []string{"python3", "-I", "/opt/aqueduct/aqueduct_runtime.py"}; !slices.Equal(cfg.Entrypoint, want) {
 		t.Errorf("Entrypoint = %q, want %q", cfg.Entrypoint, want)
 	}
 	if len(cfg.Cmd) != 0 {
@@ -120,6 +120,8 @@ func TestBuild_scratchImageHasSourceRuntimeAndLambdaConfig(t *testing.T) {
 	if cfg.WorkingDir != "/var/task" {
 		t.Errorf("WorkingDir = %q", cfg.WorkingDir)
 	}
+	// The runtime ignores PYTHONPATH and PYTHONUNBUFFERED (-I); they are for
+	// the user's subprocesses and debug shells.
 	for _, want := range []string{"AQUEDUCT_HANDLER=main:handler", "PYTHONPATH=/var/task", "PYTHONUNBUFFERED=1"} {
 		if !slices.Contains(cfg.Env, want) {
 			t.Errorf("Env %q lacks %q", cfg.Env, want)

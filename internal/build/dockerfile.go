@@ -11,7 +11,7 @@ import (
 
 // TaskRoot is Lambda's LAMBDA_TASK_ROOT: the operator's code and its
 // requirements go here.
-const TaskRoot = "/var/task"
+const TaskRoot = runtime.TaskRoot
 
 // RuntimePath is where the embedded runtime sits inside the image.
 var RuntimePath = path.Join(runtime.ScriptDir, runtime.ScriptName)
@@ -42,10 +42,13 @@ func Dockerfile(spec Spec) []byte {
 	fmt.Fprintf(&b, "COPY %s/ %s/\n", contextSourceDir, TaskRoot)
 	fmt.Fprintf(&b, "COPY %s %s\n", contextRuntime, RuntimePath)
 	// Function is validated as a dotted Python name, so it needs no quoting.
+	// The runtime runs with -I, which ignores PYTHONPATH and PYTHONUNBUFFERED
+	// (it sets up both itself); they stay for what else runs python3 in the
+	// image: the user's subprocesses and debug shells.
 	fmt.Fprintf(&b, "ENV AQUEDUCT_HANDLER=%s PYTHONPATH=%s PYTHONUNBUFFERED=1\n", spec.Function, TaskRoot)
 	// AWS's base images set ENTRYPOINT /lambda-entrypoint.sh and CMD to a
 	// handler; our runtime speaks the Runtime API itself, so both are replaced.
-	entry, _ := json.Marshal([]string{"python3", RuntimePath})
+	entry, _ := json.Marshal(runtime.Command("python3", RuntimePath))
 	fmt.Fprintf(&b, "ENTRYPOINT %s\n", entry)
 	b.WriteString("CMD []\n")
 	return b.Bytes()

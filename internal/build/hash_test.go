@@ -401,7 +401,7 @@ WORKDIR /var/task
 COPY src/ /var/task/
 COPY aqueduct_runtime.py /opt/aqueduct/aqueduct_runtime.py
 ENV AQUEDUCT_HANDLER=main:handler PYTHONPATH=/var/task PYTHONUNBUFFERED=1
-ENTRYPOINT ["python3","/opt/aqueduct/aqueduct_runtime.py"]
+ENTRYPOINT ["python3","-I","/opt/aqueduct/aqueduct_runtime.py"]
 CMD []
 `
 	if got := string(Dockerfile(s)); got != want {
