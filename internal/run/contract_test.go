@@ -119,6 +119,14 @@ func newPyInvoker(t *testing.T, handlers map[string]string) *pyInvoker {
 	if err := os.WriteFile(filepath.Join(task, "ops.py"), []byte(contractOps), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Stdlib names in the task root, as a user's source may have them: the
+	// runtime's start-up (runtime.Command) must not import these.
+	for _, name := range []string{"json.py", "socket.py", "base64.py"} {
+		shadow := "raise ImportError('the task root shadowed the stdlib for the runtime: " + name + "')\n"
+		if err := os.WriteFile(filepath.Join(task, name), []byte(shadow), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return &pyInvoker{t: t, python: py, script: script, taskDir: task, handlers: handlers, fns: map[string]*pyFunction{}}
 }
 
@@ -134,13 +142,16 @@ func (p *pyInvoker) function(name string) (*pyFunction, error) {
 	}
 	f := &pyFunction{events: make(chan pyEvent), waiting: map[string]chan Invocation{}, logs: &syncBuffer{}}
 	api := httptest.NewServer(f)
-	cmd := exec.Command(p.python, p.script)
+	// Started as the image starts it, with the image's ENV and Lambda's.
+	args := runtime.Command(p.python, p.script)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(api.URL, "http://"),
 		"AQUEDUCT_HANDLER=" + handler,
 		"PYTHONPATH=" + p.taskDir,
-		"PYTHONDONTWRITEBYTECODE=1",
+		"PYTHONUNBUFFERED=1",
+		"LAMBDA_TASK_ROOT=" + p.taskDir,
+		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(api.URL, "http://"),
 	}
 	cmd.Stdout, cmd.Stderr = f.logs, f.logs
 	if err := cmd.Start(); err != nil {
