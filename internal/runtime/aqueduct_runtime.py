@@ -12,7 +12,8 @@ paths; only then do the task root and PYTHONPATH's entries go first on
 sys.path. So a json.py or an http/ package in the task root cannot shadow the
 runtime's modules, and the user's `import json` gets the stdlib one from
 sys.modules, as in AWS's Python runtime, which also imports its modules before
-it adds the task root.
+it adds the task root. A crash before the main loop, even in those imports, is
+posted to /runtime/init/error by _startup_crash, which needs none of them.
 
 Per invocation the event (see protocol.go) carries presigned URLs, never
 credentials: it GETs each upstream output, calls the operator's callable with
@@ -22,30 +23,134 @@ result at the presigned PUT URL and answers with a small summary.
 The handler is AQUEDUCT_HANDLER="module:callable" (or the first argument).
 """
 
-import http.client
-import importlib
-import inspect
-import io
-import json
+# os and sys are loaded by the interpreter's own start-up, so these cannot fail.
 import os
-import pickle
-import socket
 import sys
-import threading
-import time
-import traceback
-import urllib.parse
 
-# The stdlib imports these lazily on the runtime's paths; importing them now
-# keeps a task root module of the same name out of those paths.
-import ast  # inspect.signature of some callables (3.8)
-import encodings.idna  # socket.getaddrinfo and http.client encode host names with it
-import unicodedata  # urllib.parse checks non-ASCII netlocs with it
-
-__version__ = "1.0.0"
-
+API_PREFIX = "/2018-06-01/runtime"
 # Where Lambda puts the function's code; the image's WORKDIR (build.TaskRoot).
 DEFAULT_TASK_ROOT = "/var/task"
+
+# Error bodies must stay well under Lambda's 6 MB payload limit.
+MAX_MESSAGE = 16 * 1024
+MAX_TRACE_LINES = 400
+MAX_LINE = 2000
+
+
+def _startup_crash(exc):
+    """Reports a failure before the main loop, including one in the runtime's
+    own imports: the traceback on stderr (the log tail) and an init error with
+    Lambda's error shape, so the invocation fails with a type and a message
+    rather than Runtime.Unknown. It needs only builtins, sys, os and _socket
+    (traceback if it imports), so it works whichever module failed. Returns
+    the exit status."""
+    name = type(exc).__name__
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<unprintable %s>" % name
+    try:
+        sys.stderr.write("[ERROR] aqueduct-runtime failed to start: %s: %s\n" % (name, message))
+        sys.__excepthook__(type(exc), exc, exc.__traceback__)  # C code: prints the chain and source lines
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    try:
+        import traceback
+
+        lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).splitlines()
+    except BaseException:  # the traceback module may be what failed
+        lines = ["Traceback (most recent call last):"]
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            lines.append('  File "%s", line %d, in %s' % (code.co_filename, tb.tb_lineno, code.co_name))
+            tb = tb.tb_next
+        lines.append("%s: %s" % (name, message))
+    lines = lines[-MAX_TRACE_LINES:]  # the innermost frames say the most
+    body = '{"errorType":%s,"errorMessage":%s,"stackTrace":[%s]}' % (
+        _json_str(name),
+        _json_str(message[:MAX_MESSAGE]),
+        ",".join(_json_str(l[:MAX_LINE]) for l in lines),
+    )
+    try:
+        _post_init_error(os.environ.get("AWS_LAMBDA_RUNTIME_API", ""), name, body.encode("ascii"))
+    except BaseException as e:
+        try:
+            sys.stderr.write("aqueduct-runtime: could not report the init error: %r\n" % (e,))
+            sys.stderr.flush()
+        except BaseException:
+            pass
+    return 1
+
+
+def _json_str(s):
+    """A JSON string in ASCII, without the json module."""
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif 0x20 <= o < 0x7F:
+            out.append(ch)
+        elif o <= 0xFFFF:
+            out.append("\\u%04x" % o)
+        else:
+            o -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF)))
+    out.append('"')
+    return "".join(out)
+
+
+def _post_init_error(address, error_type, body):
+    """POST /init/error over a bare socket: no http.client, socket or json."""
+    import _socket
+
+    host, _, port = address.rpartition(":")
+    if not host:
+        raise ValueError("AWS_LAMBDA_RUNTIME_API %r is not host:port" % address)
+    # Bytes skip the IDNA codec that a str host name would load.
+    family, kind, proto, _, sockaddr = _socket.getaddrinfo(host.strip("[]").encode(), int(port), 0, _socket.SOCK_STREAM)[0]
+    s = _socket.socket(family, kind, proto)
+    try:
+        s.settimeout(10)
+        s.connect(sockaddr)
+        head = (
+            "POST %s/init/error HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+            "Lambda-Runtime-Function-Error-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+            % (API_PREFIX, address, error_type, len(body))
+        )
+        s.sendall(head.encode("ascii", "replace") + body)
+        s.recv(1024)  # the answer: the report has landed before the process exits
+    finally:
+        s.close()
+
+
+try:
+    import http.client
+    import importlib
+    import inspect
+    import io
+    import json
+    import pickle
+    import socket
+    import threading
+    import time
+    import traceback
+    import urllib.parse
+
+    # The stdlib imports these lazily on the runtime's paths; importing them
+    # now keeps a task root module of the same name out of those paths.
+    import ast  # inspect.signature of some callables (3.8)
+    import encodings.idna  # socket.getaddrinfo and http.client encode host names with it
+    import unicodedata  # urllib.parse checks non-ASCII netlocs with it
+except BaseException as e:
+    if __name__ != "__main__":
+        raise
+    sys.exit(_startup_crash(e))
+# From here on, module-level code only defines: it cannot fail.
+
+__version__ = "1.0.0"
 
 EVENT_VERSION = 1
 CT_JSON = "application/json"
@@ -55,17 +160,11 @@ PREVIEW_LIMIT = 64 * 1024
 
 # Protocol 5 is what every supported Python (3.8+) reads, so operators built
 # on different Python versions can still feed each other.
-PICKLE_PROTOCOL = min(pickle.HIGHEST_PROTOCOL, 5)
+PICKLE_PROTOCOL = 5
 
-API_PREFIX = "/2018-06-01/runtime"
 CHUNK = 1 << 20
 HTTP_ATTEMPTS = 5
 RETRY_STATUSES = (500, 502, 503, 504)
-
-# Error bodies must stay well under Lambda's 6 MB payload limit.
-MAX_MESSAGE = 16 * 1024
-MAX_TRACE_LINES = 400
-MAX_LINE = 2000
 
 
 class AqueductError(Exception):
@@ -295,9 +394,6 @@ def load_handler(spec):
     return obj
 
 
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
 class Operator:
     """The loaded callable; kept across warm invocations."""
 
@@ -314,10 +410,11 @@ class Operator:
             return {}
         # Names filled by upstream outputs; a positional-only one may still
         # appear in **kwargs, a positional-or-keyword one may not.
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         bound = set()
         n = 0
         for p in self.params:
-            if n >= npositional or p.kind not in _POSITIONAL:
+            if n >= npositional or p.kind not in positional:
                 break
             if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD:
                 bound.add(p.name)
@@ -564,24 +661,29 @@ def use_task_root(task_root):
 
 
 def main(argv):
-    if "--version" in argv[1:]:
-        print("aqueduct-runtime %s (event version %d, python %s)" % (__version__, EVENT_VERSION, sys.version.split()[0]))
-        return 0
-    _unbuffer()  # -I ignores PYTHONUNBUFFERED
-    address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
-    if not address:
-        print("aqueduct-runtime: AWS_LAMBDA_RUNTIME_API is not set; this runs inside AWS Lambda", file=sys.stderr)
-        return 2
-    use_task_root(os.environ.get("LAMBDA_TASK_ROOT") or DEFAULT_TASK_ROOT)
-    api = RuntimeAPI(address)
-    spec = argv[1] if len(argv) > 1 else os.environ.get("AQUEDUCT_HANDLER", "")
+    """Starts up, then serves invocations until the process is stopped; it
+    returns an exit status only when start-up ends it."""
     try:
-        operator = Operator(load_handler(spec))
-    except (Exception, SystemExit) as e:
-        body = error_body(e)
-        log_error(body)
-        api.init_error(body)
-        return 1
+        if "--version" in argv[1:]:
+            print("aqueduct-runtime %s (event version %d, python %s)" % (__version__, EVENT_VERSION, sys.version.split()[0]))
+            return 0
+        _unbuffer()  # -I ignores PYTHONUNBUFFERED
+        address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
+        if not address:
+            print("aqueduct-runtime: AWS_LAMBDA_RUNTIME_API is not set; this runs inside AWS Lambda", file=sys.stderr)
+            return 2
+        use_task_root(os.environ.get("LAMBDA_TASK_ROOT") or DEFAULT_TASK_ROOT)
+        api = RuntimeAPI(address)
+        spec = argv[1] if len(argv) > 1 else os.environ.get("AQUEDUCT_HANDLER", "")
+        try:
+            operator = Operator(load_handler(spec))
+        except BaseException as e:  # the user's module may raise anything at import
+            body = error_body(e)
+            log_error(body)
+            api.init_error(body)
+            return 1
+    except BaseException as e:
+        return _startup_crash(e)
     while True:
         headers, payload = api.next()
         handle_one(operator, api, headers, payload)

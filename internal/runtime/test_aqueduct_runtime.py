@@ -136,6 +136,14 @@ def fn():
     return 1
 '''
 
+ABORTS = '''
+class Abort(BaseException):
+    pass
+
+raise Abort("gave up at import")
+'''
+
+
 def quiet(handler_cls):
     handler_cls.log_message = lambda *a: None
     return handler_cls
@@ -381,7 +389,7 @@ class RuntimeTest(unittest.TestCase):
     def setUpClass(cls):
         cls.store = fakePresignedStore()
         cls.task_dir = tempfile.mkdtemp(prefix="aqueduct-task-")
-        for name, src in (("ops", OPS), ("broken", BROKEN), ("missing_dep", MISSING_DEP)):
+        for name, src in (("ops", OPS), ("broken", BROKEN), ("missing_dep", MISSING_DEP), ("aborts", ABORTS)):
             with open(os.path.join(cls.task_dir, name + ".py"), "w") as f:
                 f.write(textwrap.dedent(src))
         sys.path.insert(0, cls.task_dir)  # to pickle ops' classes as an upstream operator would
@@ -692,6 +700,7 @@ class RuntimeTest(unittest.TestCase):
             ("no_such_module:fn", "Runtime.ImportModuleError", "no_such_module"),
             ("missing_dep:fn", "Runtime.ImportModuleError", "definitely_missing_package_xyz"),
             ("broken:fn", "RuntimeError", "boom at import"),
+            ("aborts:fn", "Abort", "gave up at import"),  # not an Exception
             ("ops:no_such_fn", "Runtime.HandlerNotFound", "no_such_fn"),
         ):
             p = self.start(handler)
@@ -706,6 +715,12 @@ class RuntimeTest(unittest.TestCase):
             self.assertNotIn("importlib", trace)
             if handler.startswith("broken"):
                 self.assertIn('broken.py", line 3, in <module>', trace)
+                self.assertIn('raise RuntimeError("boom at import")', trace)
+                # The log tail shows it too.
+                self.assertTrue(p.wait_output(p.stderr, "RuntimeError: boom at import"), p.stderr())
+                self.assertIn('broken.py", line 3, in <module>', p.stderr())
+            if handler.startswith("aborts"):
+                self.assertIn('aborts.py", line 5, in <module>', trace)
             if handler.startswith("missing_dep"):
                 self.assertIn("import definitely_missing_package_xyz", trace)
                 self.assertEqual(err["stackTrace"][-1], "ModuleNotFoundError: No module named 'definitely_missing_package_xyz'")
@@ -971,6 +986,85 @@ class ShadowedStdlibTest(unittest.TestCase):
         self.assertIn('shadow_broken.py", line 3, in <module>', "\n".join(err["stackTrace"]))
         self.assertEqual(p.proc.wait(10), 1)
         self.assertIn("RuntimeError: the operator failed at import", p.stderr())
+
+
+# ---------------------------------------------------------------- the runtime's own start-up fails
+
+
+class StartupCrashTest(unittest.TestCase):
+    """A Python whose standard library is broken, as a base image might ship
+    it: a venv whose .pth file puts a directory of broken modules first on
+    sys.path, which even -I honours. The runtime's own imports fail; the
+    crash must still reach /init/error and stderr."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="aqueduct-crash-")
+        venv = os.path.join(cls.tmp, "venv")
+        made = subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], capture_output=True, text=True)
+        if made.returncode != 0:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise unittest.SkipTest("cannot make a venv: %s" % made.stderr)
+        cls.python = os.path.join(venv, "bin", "python")
+        cls.site = subprocess.check_output(
+            [cls.python, "-I", "-c", "import site; print(site.getsitepackages()[0])"], text=True
+        ).strip()
+        cls.task_dir = os.path.join(cls.tmp, "task")
+        write(os.path.join(cls.task_dir, "ok.py"), "def fn():\n    return 1\n")
+        with open(RUNTIME) as f:
+            cls.runtime_lines = f.read().splitlines()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def runtime_line(self, text):
+        return self.runtime_lines.index(text) + 1
+
+    def crash(self, module, path):
+        """Breaks module (a file at path under the shadow dir) and starts the runtime."""
+        shadow = os.path.join(self.tmp, "shadow-" + module)
+        write(os.path.join(shadow, path), "# A broken %s.\nraise RuntimeError(%r)\n" % (module, "broken " + module))
+        write(os.path.join(self.site, "broken.pth"), "import sys; sys.path.insert(0, %r)\n" % shadow)
+        p = RuntimeProcess("ok:fn", self.task_dir, python=self.python)
+        self.addCleanup(p.stop)
+        error_type, err = p.api.wait_init_error()
+        self.assertEqual(p.proc.wait(10), 1)
+        self.assertEqual((error_type, err["errorType"], err["errorMessage"]), ("RuntimeError", "RuntimeError", "broken " + module))
+        trace = err["stackTrace"]
+        self.assertEqual(trace[0], "Traceback (most recent call last):")
+        self.assertEqual(trace[-1], "RuntimeError: broken " + module)
+        failing = '%s", line 2, in <module>' % os.path.join(shadow, path)
+        self.assertTrue(any(l.endswith(failing) for l in trace), trace)
+        stderr = p.stderr()
+        self.assertIn("Traceback (most recent call last):", stderr)
+        self.assertIn(failing, stderr)
+        self.assertIn("raise RuntimeError('broken %s')" % module, stderr)
+        self.assertIn("RuntimeError: broken " + module, stderr)
+        return "\n".join(trace)
+
+    def test_broken_json(self):
+        # The crash report cannot use json.
+        trace = self.crash("json", "json/__init__.py")
+        n = self.runtime_line("    import json")
+        self.assertIn('aqueduct_runtime.py", line %d, in <module>\n    import json\n' % n, trace)
+        self.assertIn("raise RuntimeError('broken json')", trace)
+
+    def test_broken_http(self):
+        # Nor http.client.
+        trace = self.crash("http", "http/__init__.py")
+        n = self.runtime_line("    import http.client")
+        self.assertIn('aqueduct_runtime.py", line %d, in <module>\n    import http.client\n' % n, trace)
+
+    def test_broken_socket(self):
+        # Nor socket: http.client imports it.
+        trace = self.crash("socket", "socket.py")
+        self.assertRegex(trace, r'aqueduct_runtime.py", line \d+, in <module>')
+
+    def test_broken_traceback(self):
+        # Nor traceback: the frames still name the file and the line.
+        trace = self.crash("traceback", "traceback.py")
+        self.assertRegex(trace, r'aqueduct_runtime.py", line \d+, in <module>')
 
 
 if __name__ == "__main__":
