@@ -49,6 +49,11 @@ def after(x):
     return x
 `
 
+// contractBroken fails at import, after importing a sibling.
+const contractBroken = `import ops
+raise RuntimeError("cannot load the model")
+`
+
 // serveObjects makes fakeStore's presigned URLs real: GET and PUT with the
 // signature checked, as S3 would.
 func serveObjects(t *testing.T, s *fakeStore) {
@@ -95,6 +100,11 @@ type pyFunction struct {
 	mu      sync.Mutex
 	waiting map[string]chan Invocation
 	logs    *syncBuffer
+	// initFailed is closed when the runtime posts /init/error; every
+	// invocation then fails with initError, as on Lambda.
+	initFailed chan struct{}
+	initError  []byte
+	exited     chan struct{} // closed once the process has exited and logs holds all it wrote
 }
 
 type pyEvent struct {
@@ -116,8 +126,10 @@ func newPyInvoker(t *testing.T, handlers map[string]string) *pyInvoker {
 	if err := os.Mkdir(task, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(task, "ops.py"), []byte(contractOps), 0o644); err != nil {
-		t.Fatal(err)
+	for name, src := range map[string]string{"ops.py": contractOps, "broken.py": contractBroken} {
+		if err := os.WriteFile(filepath.Join(task, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Stdlib names in the task root, as a user's source may have them: the
 	// runtime's start-up (runtime.Command) must not import these.
@@ -140,7 +152,7 @@ func (p *pyInvoker) function(name string) (*pyFunction, error) {
 	if !ok {
 		return nil, fmt.Errorf("ResourceNotFoundException: Function not found: %s", name)
 	}
-	f := &pyFunction{events: make(chan pyEvent), waiting: map[string]chan Invocation{}, logs: &syncBuffer{}}
+	f := &pyFunction{events: make(chan pyEvent), waiting: map[string]chan Invocation{}, logs: &syncBuffer{}, initFailed: make(chan struct{}), exited: make(chan struct{})}
 	api := httptest.NewServer(f)
 	// Started as the image starts it, with the image's ENV and Lambda's.
 	args := runtime.Command(p.python, p.script)
@@ -158,9 +170,13 @@ func (p *pyInvoker) function(name string) (*pyFunction, error) {
 		api.Close()
 		return nil, err
 	}
+	go func() {
+		_ = cmd.Wait()
+		close(f.exited)
+	}()
 	p.t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-f.exited
 		api.Close()
 	})
 	p.fns[name] = f
@@ -179,6 +195,14 @@ func (p *pyInvoker) Invoke(ctx context.Context, name string, payload []byte) (In
 	f.mu.Unlock()
 	select {
 	case f.events <- pyEvent{id, payload}:
+	case <-f.initFailed:
+		// The runtime exits after its init error; its log is complete then.
+		select {
+		case <-f.exited:
+		case <-ctx.Done():
+			return Invocation{}, ctx.Err()
+		}
+		return Invocation{FunctionError: "Unhandled", Payload: f.initError, LogTail: f.logs.String()}, nil
 	case <-ctx.Done():
 		return Invocation{}, ctx.Err()
 	}
@@ -204,6 +228,17 @@ func (f *pyFunction) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Write(ev.payload)
 		case <-r.Context().Done():
 		}
+	case r.Method == http.MethodPost && path == "init/error":
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		select {
+		case <-f.initFailed:
+		default:
+			f.initError = body
+			close(f.initFailed)
+		}
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
 	case r.Method == http.MethodPost && strings.HasPrefix(path, "invocation/"):
 		parts := strings.Split(path, "/") // invocation, id, response|error
 		body, _ := io.ReadAll(r.Body)
@@ -295,5 +330,33 @@ func TestContract_executorAndPythonRuntimeAgree(t *testing.T) {
 	}
 	if got := string(one.Operators["B"].Output); got != "21" {
 		t.Errorf("B alone with input {n: 7} and default scale 3: %s, want 21", got)
+	}
+}
+
+func TestContract_initErrorReachesTheRunRecord(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts python3 processes")
+	}
+	s := newFakeStore()
+	serveObjects(t, s)
+	s.putWorkflow(t, "wf", nil, map[string][]string{"A": nil, "B": {"A"}})
+	inv := newPyInvoker(t, map[string]string{"wf-A": "broken:run", "wf-B": "ops:after"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	rec, err := Execute(ctx, s, inv, Request{Workflow: "wf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rec.Operators["A"]
+	if a.Status != StatusFailed || a.Error == nil || a.Error.Type != "RuntimeError" || a.Error.Message != "cannot load the model" ||
+		!strings.Contains(a.Error.Traceback, `broken.py", line 2, in <module>`) {
+		t.Errorf("A: %+v", a.Error)
+	}
+	if !strings.Contains(a.LogTail, "RuntimeError: cannot load the model") {
+		t.Errorf("A's log tail lacks the error: %q", a.LogTail)
+	}
+	if b := rec.Operators["B"]; b.Status != StatusSkipped {
+		t.Errorf("B: %+v", b)
 	}
 }
