@@ -759,7 +759,6 @@ class RuntimeTest(unittest.TestCase):
             ast.parse(f.read(), filename=RUNTIME, feature_version=(3, 8))
 
 
-
 # ---------------------------------------------------------------- a task root with stdlib names
 
 # A self-signed certificate for 127.0.0.1, valid 2000 to 9999, so that a store
@@ -794,8 +793,14 @@ GARBAGE = """open(%(log)r, "ab").write(b"%(name)s\\n")
 def __getattr__(attr):
     return lambda *a, **k: "garbage from the task root's %(name)s"
 """
-GARBAGE_NAMES = ("json", "base64", "pickle", "inspect", "io", "threading", "traceback", "http.client", "urllib.parse")
-PACKAGES = ("http", "email", "urllib", "encodings")
+GARBAGE_NAMES = ("json", "base64", "pickle", "inspect", "io", "threading", "traceback", "http", "http.client")
+PACKAGES = ("http", "email", "urllib", "encodings")  # the others are plain modules
+
+
+def shadow_path(task_dir, name):
+    if name in PACKAGES:
+        return os.path.join(task_dir, name, "__init__.py")
+    return os.path.join(task_dir, *name.split(".")) + ".py"
 
 SHADOW_OPS = """
 import json  # the runtime's: it was imported before the task root was on sys.path
@@ -867,17 +872,10 @@ class ShadowedStdlibTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="aqueduct-shadow-")
         cls.task_dir = os.path.join(cls.tmp, "task")
         cls.log = os.path.join(cls.tmp, "shadow-imports.log")
-        for name in stdlib_module_names() - {"colorsys"}:
-            path = os.path.join(cls.task_dir, *name.split("."))
-            path = os.path.join(path, "__init__.py") if name in PACKAGES else path + ".py"
-            write(path, RAISES % {"log": cls.log, "name": name})
+        for name in stdlib_module_names() - set(GARBAGE_NAMES) - {"colorsys"}:
+            write(shadow_path(cls.task_dir, name), RAISES % {"log": cls.log, "name": name})
         for name in GARBAGE_NAMES:
-            parts = name.split(".")
-            if len(parts) == 1:
-                path = os.path.join(cls.task_dir, name + ".py")
-            else:
-                path = os.path.join(cls.task_dir, *parts) + ".py"
-            write(path, GARBAGE % {"log": cls.log, "name": name})
+            write(shadow_path(cls.task_dir, name), GARBAGE % {"log": cls.log, "name": name})
         write(os.path.join(cls.task_dir, "colorsys.py"), "ORIGIN = 'the task root'\n")
         write(os.path.join(cls.task_dir, "shadow_ops.py"), SHADOW_OPS)
         write(os.path.join(cls.task_dir, "shadow_broken.py"), SHADOW_BROKEN)
