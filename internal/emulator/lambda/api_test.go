@@ -256,6 +256,116 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+// apiErrExact asserts err is an API error with exactly this code, HTTP
+// status and message.
+func apiErrExact(t *testing.T, err error, code string, status int, msg string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want %s, got %v", code, err)
+	}
+	if ae.ErrorCode() != code || ae.ErrorMessage() != msg {
+		t.Errorf("got %s %q\nwant %s %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
+	}
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != status {
+		t.Errorf("%s: want HTTP %d, got %v", code, status, err)
+	}
+}
+
+// TestEnvironmentRules holds CreateFunction and UpdateFunctionConfiguration
+// to Lambda's rules for environment variables, with Lambda's codes, statuses
+// and messages: the key pattern (a ValidationException that does not quote
+// the sensitive value), the reserved keys (listed in the order of Lambda's
+// documentation, which is the order its error names them in) and the 4 KB
+// limit on the variables as compact JSON, which the error quotes.
+func TestEnvironmentRules(t *testing.T) {
+	e := newEnv(t, nil)
+	e.delay.Store(0)
+	e.create("env", nil)
+
+	const (
+		reservedMsg = "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: "
+		sizeMsg     = "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: "
+		patternMsg  = "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"
+	)
+	// measured is the JSON of {key: value} that is exactly n bytes long.
+	measured := func(key string, n int) (map[string]string, string) {
+		value := strings.Repeat("x", n-len(`{"`+key+`":""}`))
+		return map[string]string{key: value}, `{"` + key + `":"` + value + `"}`
+	}
+	over, overJSON := measured("BIG", 4097)
+	atLimit, _ := measured("BIG", 4096)
+	// é is two bytes: 2044 of them are 4097 bytes, though 2053 characters.
+	wide := map[string]string{"A1": strings.Repeat("é", 2044)}
+	// Several keys are measured as the whole object, keys sorted, & verbatim.
+	several := map[string]string{"B_KEY": strings.Repeat("&", 4000), "A_KEY": strings.Repeat("y", 100)}
+	severalJSON := `{"A_KEY":"` + several["A_KEY"] + `","B_KEY":"` + several["B_KEY"] + `"}`
+
+	cases := []struct {
+		name   string
+		vars   map[string]string
+		code   string
+		status int
+		msg    string
+	}{
+		{"reserved key", map[string]string{"AWS_REGION": "eu-west-1", "FOO": "bar"}, "InvalidParameterValueException", 400, reservedMsg + "AWS_REGION"},
+		// AWS's own answer to these two reads "AWS_REGION, AWS_ACCESS_KEY".
+		{"reserved keys in documentation order", map[string]string{"AWS_ACCESS_KEY": "a", "AWS_REGION": "r"}, "InvalidParameterValueException", 400, reservedMsg + "AWS_REGION, AWS_ACCESS_KEY"},
+		{"over 4 KB", over, "InvalidParameterValueException", 400, sizeMsg + overJSON},
+		{"over 4 KB in bytes, not characters", wide, "InvalidParameterValueException", 400, sizeMsg + `{"A1":"` + wide["A1"] + `"}`},
+		{"over 4 KB across keys", several, "InvalidParameterValueException", 400, sizeMsg + severalJSON},
+		{"key with a hyphen", map[string]string{"MY-KEY": "v"}, "ValidationException", 400, patternMsg},
+		{"one-letter key", map[string]string{"A": "v"}, "ValidationException", 400, patternMsg},
+		{"key starting with a digit", map[string]string{"1A": "v"}, "ValidationException", 400, patternMsg},
+		// _HANDLER is reserved, but fails the key pattern first.
+		{"key starting with an underscore", map[string]string{"_HANDLER": "v"}, "ValidationException", 400, patternMsg},
+	}
+	for _, key := range reservedEnv {
+		if envKeyRE.MatchString(key) {
+			cases = append(cases, struct {
+				name   string
+				vars   map[string]string
+				code   string
+				status int
+				msg    string
+			}{"reserved " + key, map[string]string{key: "v"}, "InvalidParameterValueException", 400, reservedMsg + key})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.c.CreateFunction(ctx(t), &awslambda.CreateFunctionInput{
+				FunctionName: aws.String("fresh"),
+				Role:         aws.String(goodRole),
+				PackageType:  types.PackageTypeImage,
+				Code:         &types.FunctionCode{ImageUri: aws.String(e.img.v1)},
+				Environment:  &types.Environment{Variables: tc.vars},
+			})
+			apiErrExact(t, err, tc.code, tc.status, tc.msg)
+			_, err = e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{
+				FunctionName: aws.String("env"),
+				Environment:  &types.Environment{Variables: tc.vars},
+			})
+			apiErrExact(t, err, tc.code, tc.status, tc.msg)
+		})
+	}
+
+	// What the rules allow: exactly 4 KB, and TZ, LANG and PATH, which are
+	// not reserved.
+	for _, vars := range []map[string]string{atLimit, {"TZ": "Europe/Paris", "LANG": "C.UTF-8", "PATH": "/usr/bin"}} {
+		if _, err := e.c.UpdateFunctionConfiguration(ctx(t), &awslambda.UpdateFunctionConfigurationInput{
+			FunctionName: aws.String("env"),
+			Environment:  &types.Environment{Variables: vars},
+		}); err != nil {
+			t.Fatalf("UpdateFunctionConfiguration with %d variables: %v", len(vars), err)
+		}
+		e.waitUpdated("env")
+	}
+	if _, err := e.c.GetFunction(ctx(t), &awslambda.GetFunctionInput{FunctionName: aws.String("fresh")}); err == nil {
+		t.Error("a rejected CreateFunction created the function")
+	}
+}
+
 func TestListTagAndDelete(t *testing.T) {
 	e := newEnv(t, nil)
 	e.delay.Store(0)

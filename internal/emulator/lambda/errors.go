@@ -66,6 +66,12 @@ func (v *validation) add(value any, field, constraint string) {
 	*v = append(*v, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", val, field, constraint))
 }
 
+// addSensitive records a violation by a sensitive member, whose value Lambda
+// leaves out of the message.
+func (v *validation) addSensitive(field, constraint string) {
+	*v = append(*v, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", field, constraint))
+}
+
 func (v validation) err() *apiError {
 	if len(v) == 0 {
 		return nil

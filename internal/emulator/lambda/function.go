@@ -1,9 +1,11 @@
 package lambda
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -227,46 +229,56 @@ func parseFunctionName(v *validation, field, s string) functionRef {
 	return ref
 }
 
-// envErrors checks environment variables as Lambda does.
+// envErrors checks environment variables as Lambda does, in Lambda's order:
+// a key outside the model's pattern is a validation error (the value is not
+// quoted: Environment is a sensitive member), then reserved keys, then the
+// 4 KB limit. Model-constraint violations go into v; the others come back as
+// InvalidParameterValueException.
 func envErrors(v *validation, env map[string]string) *apiError {
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if !envKeyRE.MatchString(k) {
-			v.add(k, "environment.variables", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "+envKeyPattern+"]")
+			v.addSensitive("environment.variables", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "+envKeyPattern+"]")
 			return nil
 		}
 	}
 	var used []string
-	for _, k := range keys {
-		if reservedEnv[k] {
+	for _, k := range reservedEnv {
+		if _, ok := env[k]; ok {
 			used = append(used, k)
 		}
 	}
 	if len(used) > 0 {
 		return invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(used, ", "))
 	}
-	size := 0
-	for k, val := range env {
-		size += len(k) + len(val)
-	}
-	if size > maxEnvBytes {
-		return invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %d bytes", size)
+	if measured := measureEnv(env); len(measured) > maxEnvBytes {
+		return invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
 	}
 	return nil
 }
 
-// reservedEnv are the variables Lambda sets and does not let a function override.
-var reservedEnv = map[string]bool{
-	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
-	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
-	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true,
-	"AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true,
-	"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_LAMBDA_RUNTIME_API": true,
-	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+// measureEnv is the string Lambda holds to its 4 KB limit and quotes when it
+// is exceeded: the variables as compact JSON, keys sorted, UTF-8 unescaped.
+func measureEnv(env map[string]string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if env == nil {
+		env = map[string]string{}
+	}
+	_ = enc.Encode(env) // a map of strings always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// reservedEnv are the variables Lambda sets and does not let a function
+// override, in the order of Lambda's documentation ("Defined runtime
+// environment variables"), which is also the order its error lists them in.
+// TZ was reserved once and no longer is.
+var reservedEnv = []string{
+	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+	"AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+	"AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
 
 // checkLimits validates the numeric and text limits shared by create and update.
