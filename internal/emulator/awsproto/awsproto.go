@@ -1,5 +1,27 @@
-// Package awsproto holds the wire details shared by the emulated services:
-// which service a request is for, and how each AWS protocol shapes an error.
+// Package awsproto is what the emulated services share of AWS's wire
+// protocols: the operation table every service declares (API, one
+// Operation row per call), routing a request to its row, decoding the row's
+// input, encoding its output, and the one error type (Error) every service
+// answers with, written in the service's protocol.
+//
+// A service declares its table once:
+//
+//	api := &awsproto.API{
+//		Name: "lambda", Protocol: awsproto.RESTJSON, SigningNames: []string{"lambda"},
+//		Operations: []awsproto.Operation{
+//			{Name: "GetFunction", HTTP: "GET /2015-03-31/functions/{FunctionName}", Handler: awsproto.Handle(s.getFunction)},
+//		},
+//		Unknown: ..., Throttle: ..., Failure: ...,
+//	}
+//
+// and the router, the fault injector and the request log all go by the
+// row's name. A new API call is a row plus a handler,
+//
+//	func (s *Service) getFunction(c *awsproto.Call, in *getFunctionInput) (any, error)
+//
+// whose input type carries the protocol's bindings (see Handle). The
+// awsJson protocols match Name against X-Amz-Target after TargetPrefix,
+// awsQuery against Action, the REST ones the HTTP binding.
 package awsproto
 
 import (
