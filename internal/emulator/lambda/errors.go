@@ -1,7 +1,6 @@
 package lambda
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,49 +8,36 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
 )
 
-// apiError is an error as Lambda answers it.
-type apiError struct {
-	status  int
-	code    string
-	message string
-	reason  string // TooManyRequestsException only
+// Lambda's errors, as *awsproto.Error.
+
+func notFound(arn string) *awsproto.Error {
+	return &awsproto.Error{Status: http.StatusNotFound, Code: "ResourceNotFoundException", Message: "Function not found: " + arn}
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.message }
+func conflict(msg string) *awsproto.Error {
+	return &awsproto.Error{Status: http.StatusConflict, Code: "ResourceConflictException", Message: msg}
+}
 
-func (e *apiError) write(w http.ResponseWriter) {
-	if e.code != "TooManyRequestsException" {
-		awsproto.RESTJSONError(w, e.status, e.code, e.message)
-		return
+func invalidParam(format string, args ...any) *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "InvalidParameterValueException", format, args...)
+}
+
+func invalidContent(format string, args ...any) *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "InvalidRequestContentException", format, args...)
+}
+
+func serviceError(format string, args ...any) *awsproto.Error {
+	return awsproto.Errorf(http.StatusInternalServerError, "ServiceException", format, args...)
+}
+
+// throttled is Lambda's answer when the account's concurrency is used up:
+// a Reason, and in Retry-After a hint the SDK exposes as RetryAfterSeconds.
+func throttled() *awsproto.Error {
+	return &awsproto.Error{
+		Status: http.StatusTooManyRequests, Code: "TooManyRequestsException", Message: "Rate Exceeded.",
+		Header: http.Header{"Retry-After": {"1"}},
+		Fields: map[string]string{"Reason": "ConcurrentInvocationLimitExceeded"},
 	}
-	// Lambda's throttle carries a Reason and, in Retry-After, a hint the
-	// SDK exposes as RetryAfterSeconds.
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", e.code)
-	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
-	w.Header().Set("Retry-After", "1")
-	w.WriteHeader(e.status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": e.message, "Reason": e.reason})
-}
-
-func notFound(arn string) *apiError {
-	return &apiError{http.StatusNotFound, "ResourceNotFoundException", "Function not found: " + arn, ""}
-}
-
-func conflict(msg string) *apiError {
-	return &apiError{http.StatusConflict, "ResourceConflictException", msg, ""}
-}
-
-func invalidParam(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, "InvalidParameterValueException", fmt.Sprintf(format, args...), ""}
-}
-
-func serviceError(format string, args ...any) *apiError {
-	return &apiError{http.StatusInternalServerError, "ServiceException", fmt.Sprintf(format, args...), ""}
-}
-
-func throttled() *apiError {
-	return &apiError{http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.", "ConcurrentInvocationLimitExceeded"}
 }
 
 // validation collects model-constraint violations, which Lambda reports
@@ -72,7 +58,7 @@ func (v *validation) addSensitive(field, constraint string) {
 	*v = append(*v, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", field, constraint))
 }
 
-func (v validation) err() *apiError {
+func (v validation) err() *awsproto.Error {
 	if len(v) == 0 {
 		return nil
 	}
@@ -80,6 +66,5 @@ func (v validation) err() *apiError {
 	if len(v) > 1 {
 		noun = "errors"
 	}
-	msg := fmt.Sprintf("%d validation %s detected: %s", len(v), noun, strings.Join(v, "; "))
-	return &apiError{http.StatusBadRequest, "ValidationException", msg, ""}
+	return awsproto.Errorf(http.StatusBadRequest, "ValidationException", "%d validation %s detected: %s", len(v), noun, strings.Join(v, "; "))
 }

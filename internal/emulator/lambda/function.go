@@ -234,7 +234,7 @@ func parseFunctionName(v *validation, field, s string) functionRef {
 // quoted: Environment is a sensitive member), then reserved keys, then the
 // 4 KB limit. Model-constraint violations go into v; the others come back as
 // InvalidParameterValueException.
-func envErrors(v *validation, env map[string]string) *apiError {
+func envErrors(v *validation, env map[string]string) *awsproto.Error {
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if !envKeyRE.MatchString(k) {
 			v.addSensitive("environment.variables", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "+envKeyPattern+"]")

@@ -2,9 +2,7 @@ package lambda
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -49,25 +47,7 @@ type createInput struct {
 	Publish          bool              `json:"Publish"`
 }
 
-func decode(r *http.Request, v any) *apiError {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return &apiError{http.StatusBadRequest, "InvalidRequestContentException", "Could not read request body: " + err.Error(), ""}
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return &apiError{http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: " + err.Error(), ""}
-	}
-	return nil
-}
-
-func (s *Service) createFunction(w http.ResponseWriter, r *http.Request) *apiError {
-	var in createInput
-	if e := decode(r, &in); e != nil {
-		return e
-	}
+func (s *Service) createFunction(_ *awsproto.Call, in *createInput) (any, error) {
 	var v validation
 	var ref functionRef
 	if in.FunctionName == nil {
@@ -100,45 +80,45 @@ func (s *Service) createFunction(w http.ResponseWriter, r *http.Request) *apiErr
 	}
 	envErr := envErrors(&v, env)
 	if e := v.err(); e != nil {
-		return e
+		return nil, e
 	}
 	if envErr != nil {
-		return envErr
+		return nil, envErr
 	}
 	if in.PackageType == nil || *in.PackageType != "Image" {
-		return invalidParam("The emulator runs container images only: Zip deployment packages are not emulated. Set PackageType to Image and Code.ImageUri to an image in the emulated ECR.")
+		return nil, invalidParam("The emulator runs container images only: Zip deployment packages are not emulated. Set PackageType to Image and Code.ImageUri to an image in the emulated ECR.")
 	}
 	if in.Code.ZipFile != nil || in.Code.S3Bucket != nil || in.Code.S3Key != nil {
-		return invalidParam("Please don't provide a ZipFile or S3 location when PackageType is Image. Provide Code.ImageUri.")
+		return nil, invalidParam("Please don't provide a ZipFile or S3 location when PackageType is Image. Provide Code.ImageUri.")
 	}
 	if in.Code.ImageUri == nil || *in.Code.ImageUri == "" {
-		return invalidParam("Please provide ImageUri when PackageType is Image.")
+		return nil, invalidParam("Please provide ImageUri when PackageType is Image.")
 	}
 	if in.Handler != nil || in.Runtime != nil || len(in.Layers) > 0 {
-		return invalidParam("Please don't provide Handler, Runtime or Layers when the intended function PackageType is Image.")
+		return nil, invalidParam("Please don't provide Handler, Runtime or Layers when the intended function PackageType is Image.")
 	}
 	if in.Publish {
-		return invalidParam("Publishing versions is not emulated: only $LATEST exists. Leave Publish false.")
+		return nil, invalidParam("Publishing versions is not emulated: only $LATEST exists. Leave Publish false.")
 	}
 	if e := s.checkRef(ref, false); e != nil {
-		return e
+		return nil, e
 	}
 	if e := s.tagErrors(in.Tags); e != nil {
-		return e
+		return nil, e
 	}
 
 	s.mu.Lock()
 	_, exists := s.functions[ref.name]
 	s.mu.Unlock()
 	if exists {
-		return conflict("Function already exist: " + ref.name)
+		return nil, conflict("Function already exist: " + ref.name)
 	}
 	if e := s.checkRoleTrust(*in.Role); e != nil {
-		return e
+		return nil, e
 	}
 	resolved, sha, e := s.resolveImage(*in.Code.ImageUri)
 	if e != nil {
-		return e
+		return nil, e
 	}
 
 	f := &function{
@@ -176,20 +156,19 @@ func (s *Service) createFunction(w http.ResponseWriter, r *http.Request) *apiErr
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, exists := s.functions[f.Name]; exists {
-		return conflict("Function already exist: " + f.Name)
+		return nil, conflict("Function already exist: " + f.Name)
 	}
 	s.functions[f.Name] = f
 	s.beginTransition(f, true)
 	if err := s.saveLocked(); err != nil {
 		s.opts.Logf("lambda: saving state: %v", err)
 	}
-	writeJSON(w, http.StatusCreated, s.configuration(f))
-	return nil
+	return s.configuration(f), nil
 }
 
 // checkRef rejects a reference to another region or account, and any
 // qualifier but $LATEST (versions and aliases are not emulated).
-func (s *Service) checkRef(ref functionRef, allowQualifier bool) *apiError {
+func (s *Service) checkRef(ref functionRef, allowQualifier bool) *awsproto.Error {
 	if (ref.region != "" && ref.region != s.region) || (ref.account != "" && ref.account != awsproto.AccountID) {
 		arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", orDefault(ref.region, s.region), orDefault(ref.account, awsproto.AccountID), ref.name)
 		return notFound(arn)
@@ -210,7 +189,7 @@ func orDefault(v, d string) string {
 	return v
 }
 
-func (s *Service) checkRoleTrust(role string) *apiError {
+func (s *Service) checkRoleTrust(role string) *awsproto.Error {
 	if s.opts.Roles == nil {
 		return nil
 	}
@@ -222,7 +201,7 @@ func (s *Service) checkRoleTrust(role string) *apiError {
 
 // resolveImage turns an image URI into repo@digest and the digest's hex, as
 // Lambda records ResolvedImageUri and CodeSha256.
-func (s *Service) resolveImage(uri string) (resolved, sha string, e *apiError) {
+func (s *Service) resolveImage(uri string) (resolved, sha string, e *awsproto.Error) {
 	if s.opts.Images == nil {
 		return "", "", serviceError("no image registry is configured in the emulator")
 	}
@@ -243,14 +222,20 @@ func (s *Service) resolveImage(uri string) (resolved, sha string, e *apiError) {
 	return repo + "@" + digest, hexDigest, nil
 }
 
+// functionInput names a function in the path, and maybe a qualifier.
+type functionInput struct {
+	FunctionName string `http:"label=FunctionName"`
+	Qualifier    string `http:"query=Qualifier"`
+}
+
 // lookup finds the function a path names. Read the result's fields under s.mu.
-func (s *Service) lookup(r *http.Request, name string) (*function, *apiError) {
+func (s *Service) lookup(name, q string) (*function, *awsproto.Error) {
 	var v validation
 	ref := parseFunctionName(&v, "functionName", name)
 	if e := v.err(); e != nil {
 		return nil, e
 	}
-	if q := r.URL.Query().Get("Qualifier"); q != "" {
+	if q != "" {
 		if ref.qualifier != "" && ref.qualifier != q {
 			return nil, invalidParam("The derived qualifier from the function name does not match the specified qualifier.")
 		}
@@ -274,10 +259,10 @@ type functionCode struct {
 	ResolvedImageUri string `json:"ResolvedImageUri"`
 }
 
-func (s *Service) getFunction(w http.ResponseWriter, r *http.Request, name string) *apiError {
-	f, e := s.lookup(r, name)
+func (s *Service) getFunction(_ *awsproto.Call, in *functionInput) (any, error) {
+	f, e := s.lookup(in.FunctionName, in.Qualifier)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	s.checkImageExists(f)
 	s.mu.Lock()
@@ -291,27 +276,29 @@ func (s *Service) getFunction(w http.ResponseWriter, r *http.Request, name strin
 		Tags:          copyMap(f.Tags),
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
-func (s *Service) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, name string) *apiError {
-	f, e := s.lookup(r, name)
+func (s *Service) getFunctionConfiguration(_ *awsproto.Call, in *functionInput) (any, error) {
+	f, e := s.lookup(in.FunctionName, in.Qualifier)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	s.checkImageExists(f)
 	s.mu.Lock()
 	c := s.configuration(f)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return c, nil
 }
 
-func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request) *apiError {
-	q := r.URL.Query()
+type listFunctionsInput struct {
+	MaxItems string `http:"query=MaxItems"`
+	Marker   string `http:"query=Marker"`
+}
+
+func (s *Service) listFunctions(_ *awsproto.Call, in *listFunctionsInput) (any, error) {
 	maxItems := 50
-	if m := q.Get("MaxItems"); m != "" {
+	if m := in.MaxItems; m != "" {
 		n, err := strconv.Atoi(m)
 		var v validation
 		switch {
@@ -323,15 +310,15 @@ func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request) *apiErro
 			v.add(n, "maxItems", "Member must have value less than or equal to 10000")
 		}
 		if e := v.err(); e != nil {
-			return e
+			return nil, e
 		}
 		maxItems = n
 	}
 	after := ""
-	if m := q.Get("Marker"); m != "" {
+	if m := in.Marker; m != "" {
 		b, err := base64.RawURLEncoding.DecodeString(m)
 		if err != nil {
-			return invalidParam("Invalid Marker: %s", m)
+			return nil, invalidParam("Invalid Marker: %s", m)
 		}
 		after = string(b)
 	}
@@ -364,14 +351,13 @@ func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request) *apiErro
 		}
 		out.Functions = append(out.Functions, s.configuration(s.functions[n]))
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
-func (s *Service) deleteFunction(w http.ResponseWriter, r *http.Request, name string) *apiError {
-	f, e := s.lookup(r, name)
+func (s *Service) deleteFunction(_ *awsproto.Call, in *functionInput) (any, error) {
+	f, e := s.lookup(in.FunctionName, in.Qualifier)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	s.mu.Lock()
 	if s.functions[f.Name] == f {
@@ -383,8 +369,7 @@ func (s *Service) deleteFunction(w http.ResponseWriter, r *http.Request, name st
 	}
 	s.mu.Unlock()
 	s.run.Discard(f.Name)
-	writeNoContent(w)
-	return nil
+	return nil, nil
 }
 
 // checkImageExists moves an Active function whose image has gone from the
@@ -417,13 +402,13 @@ const imageDeletedCode = "ImageDeleted"
 
 // checkUpdatable rejects an update while the function is being created or
 // updated, with Lambda's messages. Holds s.mu.
-func (s *Service) checkUpdatable(f *function, revision *string) *apiError {
+func (s *Service) checkUpdatable(f *function, revision *string) *awsproto.Error {
 	return s.checkUpdatableFor(f, revision, false)
 }
 
 // checkUpdatableFor is checkUpdatable; newCode says the update brings a new
 // image, which is how a function whose image was deleted recovers.
-func (s *Service) checkUpdatableFor(f *function, revision *string, newCode bool) *apiError {
+func (s *Service) checkUpdatableFor(f *function, revision *string, newCode bool) *awsproto.Error {
 	recovering := newCode && f.State == stateFailed && f.StateReasonCode == imageDeletedCode
 	if f.State != stateActive && !recovering {
 		return conflict("The operation cannot be performed at this time. The function is currently in the following state: " + f.State)
@@ -432,12 +417,13 @@ func (s *Service) checkUpdatableFor(f *function, revision *string, newCode bool)
 		return conflict("The operation cannot be performed at this time. An update is in progress for resource: " + s.arn(f.Name))
 	}
 	if revision != nil && *revision != f.RevisionID {
-		return &apiError{http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id", ""}
+		return &awsproto.Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailedException", Message: "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"}
 	}
 	return nil
 }
 
 type updateCodeInput struct {
+	FunctionName string `http:"label=FunctionName"`
 	codeInput
 	Architectures []string `json:"Architectures"`
 	DryRun        bool     `json:"DryRun"`
@@ -445,61 +431,55 @@ type updateCodeInput struct {
 	RevisionId    *string  `json:"RevisionId"`
 }
 
-func (s *Service) updateFunctionCode(w http.ResponseWriter, r *http.Request, name string) *apiError {
-	var in updateCodeInput
-	if e := decode(r, &in); e != nil {
-		return e
-	}
-	f, e := s.lookup(r, name)
+func (s *Service) updateFunctionCode(_ *awsproto.Call, in *updateCodeInput) (any, error) {
+	f, e := s.lookup(in.FunctionName, "")
 	if e != nil {
-		return e
+		return nil, e
 	}
 	var v validation
 	checkArchitectures(&v, in.Architectures)
 	if e := v.err(); e != nil {
-		return e
+		return nil, e
 	}
 	if in.ZipFile != nil || in.S3Bucket != nil || in.S3Key != nil {
-		return invalidParam("Please don't provide a ZipFile or S3 location when updating a function with packageType Image. Provide ImageUri.")
+		return nil, invalidParam("Please don't provide a ZipFile or S3 location when updating a function with packageType Image. Provide ImageUri.")
 	}
 	if in.ImageUri == nil || *in.ImageUri == "" {
-		return invalidParam("Please provide ImageUri when updating a function with packageType Image.")
+		return nil, invalidParam("Please provide ImageUri when updating a function with packageType Image.")
 	}
 	if in.Publish {
-		return invalidParam("Publishing versions is not emulated: only $LATEST exists. Leave Publish false.")
+		return nil, invalidParam("Publishing versions is not emulated: only $LATEST exists. Leave Publish false.")
 	}
 	s.mu.Lock()
 	e = s.checkUpdatableFor(f, in.RevisionId, true)
 	s.mu.Unlock()
 	if e != nil {
-		return e
+		return nil, e
 	}
 	resolved, sha, e := s.resolveImage(*in.ImageUri)
 	if e != nil {
-		return e
+		return nil, e
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.functions[f.Name] != f {
-		return notFound(s.arn(f.Name))
+		return nil, notFound(s.arn(f.Name))
 	}
 	if e := s.checkUpdatableFor(f, in.RevisionId, true); e != nil {
-		return e
+		return nil, e
 	}
 	if in.DryRun {
 		c := s.configuration(f)
 		c.ImageConfigResponse = nil
-		writeJSON(w, http.StatusOK, c)
-		return nil
+		return c, nil
 	}
 	f.ImageURI, f.ResolvedImageURI, f.CodeSha256 = *in.ImageUri, resolved, sha
 	if in.Architectures != nil {
 		f.Architectures = in.Architectures
 	}
 	s.updated(f)
-	writeJSON(w, http.StatusOK, s.configuration(f))
-	return nil
+	return s.configuration(f), nil
 }
 
 // updated records a change and starts its InProgress period. Holds s.mu.
@@ -513,6 +493,7 @@ func (s *Service) updated(f *function) {
 }
 
 type updateConfigInput struct {
+	FunctionName     string            `http:"label=FunctionName"`
 	Role             *string           `json:"Role"`
 	Description      *string           `json:"Description"`
 	MemorySize       *int              `json:"MemorySize"`
@@ -526,14 +507,10 @@ type updateConfigInput struct {
 	RevisionId       *string           `json:"RevisionId"`
 }
 
-func (s *Service) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request, name string) *apiError {
-	var in updateConfigInput
-	if e := decode(r, &in); e != nil {
-		return e
-	}
-	f, e := s.lookup(r, name)
+func (s *Service) updateFunctionConfiguration(_ *awsproto.Call, in *updateConfigInput) (any, error) {
+	f, e := s.lookup(in.FunctionName, "")
 	if e != nil {
-		return e
+		return nil, e
 	}
 	var v validation
 	checkRole(&v, in.Role)
@@ -545,38 +522,38 @@ func (s *Service) updateFunctionConfiguration(w http.ResponseWriter, r *http.Req
 		storage = in.EphemeralStorage.Size
 	}
 	checkLimits(&v, in.MemorySize, in.Timeout, storage, in.Description)
-	var envErr *apiError
+	var envErr *awsproto.Error
 	if in.Environment != nil {
 		envErr = envErrors(&v, in.Environment.Variables)
 	}
 	if e := v.err(); e != nil {
-		return e
+		return nil, e
 	}
 	if envErr != nil {
-		return envErr
+		return nil, envErr
 	}
 	if in.Handler != nil || in.Runtime != nil || len(in.Layers) > 0 {
-		return invalidParam("Please don't provide Handler, Runtime or Layers when the intended function PackageType is Image.")
+		return nil, invalidParam("Please don't provide Handler, Runtime or Layers when the intended function PackageType is Image.")
 	}
 	s.mu.Lock()
 	e = s.checkUpdatable(f, in.RevisionId)
 	s.mu.Unlock()
 	if e != nil {
-		return e
+		return nil, e
 	}
 	if in.Role != nil {
 		if e := s.checkRoleTrust(*in.Role); e != nil {
-			return e
+			return nil, e
 		}
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.functions[f.Name] != f {
-		return notFound(s.arn(f.Name))
+		return nil, notFound(s.arn(f.Name))
 	}
 	if e := s.checkUpdatable(f, in.RevisionId); e != nil {
-		return e
+		return nil, e
 	}
 	if in.Role != nil {
 		f.Role = *in.Role
@@ -603,13 +580,12 @@ func (s *Service) updateFunctionConfiguration(w http.ResponseWriter, r *http.Req
 		}
 	}
 	s.updated(f)
-	writeJSON(w, http.StatusOK, s.configuration(f))
-	return nil
+	return s.configuration(f), nil
 }
 
 // functionByARN finds the function a tagging call names; tags apply to
 // function ARNs only.
-func (s *Service) functionByARN(resource string) (*function, *apiError) {
+func (s *Service) functionByARN(resource string) (*function, *awsproto.Error) {
 	var v validation
 	ref := parseFunctionName(&v, "resource", resource)
 	if e := v.err(); e != nil {
@@ -631,7 +607,7 @@ func (s *Service) functionByARN(resource string) (*function, *apiError) {
 }
 
 // tagErrors checks tags against Lambda's limits.
-func (s *Service) tagErrors(tags map[string]string) *apiError {
+func (s *Service) tagErrors(tags map[string]string) *awsproto.Error {
 	if len(tags) > 50 {
 		return invalidParam("Number of tags exceeds resource tag limit.")
 	}
@@ -646,21 +622,20 @@ func (s *Service) tagErrors(tags map[string]string) *apiError {
 	return nil
 }
 
-func (s *Service) tagResource(w http.ResponseWriter, r *http.Request, resource string) *apiError {
-	var in struct {
-		Tags map[string]string `json:"Tags"`
-	}
-	if e := decode(r, &in); e != nil {
-		return e
-	}
+type tagResourceInput struct {
+	Resource string            `http:"label=Resource"`
+	Tags     map[string]string `json:"Tags"`
+}
+
+func (s *Service) tagResource(_ *awsproto.Call, in *tagResourceInput) (any, error) {
 	if in.Tags == nil {
 		var v validation
 		v.add(nil, "tags", "Member must not be null")
-		return v.err()
+		return nil, v.err()
 	}
-	f, e := s.functionByARN(resource)
+	f, e := s.functionByARN(in.Resource)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -672,26 +647,30 @@ func (s *Service) tagResource(w http.ResponseWriter, r *http.Request, resource s
 		merged[k] = v
 	}
 	if e := s.tagErrors(merged); e != nil {
-		return e
+		return nil, e
 	}
 	f.Tags = merged
 	if err := s.saveLocked(); err != nil {
 		s.opts.Logf("lambda: saving state: %v", err)
 	}
-	writeNoContent(w)
-	return nil
+	return nil, nil
 }
 
-func (s *Service) untagResource(w http.ResponseWriter, r *http.Request, resource string) *apiError {
-	keys := r.URL.Query()["tagKeys"]
+type untagResourceInput struct {
+	Resource string   `http:"label=Resource"`
+	TagKeys  []string `http:"query=tagKeys"`
+}
+
+func (s *Service) untagResource(_ *awsproto.Call, in *untagResourceInput) (any, error) {
+	keys := in.TagKeys
 	if len(keys) == 0 {
 		var v validation
 		v.add(nil, "tagKeys", "Member must not be null")
-		return v.err()
+		return nil, v.err()
 	}
-	f, e := s.functionByARN(resource)
+	f, e := s.functionByARN(in.Resource)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -703,14 +682,17 @@ func (s *Service) untagResource(w http.ResponseWriter, r *http.Request, resource
 	if err := s.saveLocked(); err != nil {
 		s.opts.Logf("lambda: saving state: %v", err)
 	}
-	writeNoContent(w)
-	return nil
+	return nil, nil
 }
 
-func (s *Service) listTags(w http.ResponseWriter, r *http.Request, resource string) *apiError {
-	f, e := s.functionByARN(resource)
+type resourceInput struct {
+	Resource string `http:"label=Resource"`
+}
+
+func (s *Service) listTags(_ *awsproto.Call, in *resourceInput) (any, error) {
+	f, e := s.functionByARN(in.Resource)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	s.mu.Lock()
 	tags := copyMap(f.Tags)
@@ -718,8 +700,7 @@ func (s *Service) listTags(w http.ResponseWriter, r *http.Request, resource stri
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"Tags": tags})
-	return nil
+	return map[string]any{"Tags": tags}, nil
 }
 
 func copyMap(m map[string]string) map[string]string {

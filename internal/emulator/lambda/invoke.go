@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -22,16 +21,27 @@ const (
 	logTailBytes    = 4096
 )
 
-func (s *Service) invoke(w http.ResponseWriter, r *http.Request, name string) *apiError {
-	f, e := s.lookup(r, name)
+type invokeInput struct {
+	FunctionName   string `http:"label=FunctionName"`
+	Qualifier      string `http:"query=Qualifier"`
+	InvocationType string `http:"header=X-Amz-Invocation-Type"`
+	LogType        string `http:"header=X-Amz-Log-Type"`
+	ClientContext  string `http:"header=X-Amz-Client-Context"`
+	Payload        []byte `http:"payload"`
+}
+
+// invoke answers with the function's own payload and headers, so it writes
+// its success itself.
+func (s *Service) invoke(c *awsproto.Call, in *invokeInput) (any, error) {
+	f, e := s.lookup(in.FunctionName, in.Qualifier)
 	if e != nil {
-		return e
+		return nil, e
 	}
-	invType := r.Header.Get("X-Amz-Invocation-Type")
+	invType := in.InvocationType
 	if invType == "" {
 		invType = "RequestResponse"
 	}
-	logType := r.Header.Get("X-Amz-Log-Type")
+	logType := in.LogType
 	var v validation
 	if invType != "RequestResponse" && invType != "Event" && invType != "DryRun" {
 		v.add(invType, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
@@ -40,21 +50,18 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, name string) *a
 		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
 	}
 	if e := v.err(); e != nil {
-		return e
+		return nil, e
 	}
 	limit := maxSyncPayload
 	if invType == "Event" {
 		limit = maxAsyncPayload
 	}
-	payload, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
-	if err != nil {
-		return &apiError{http.StatusBadRequest, "InvalidRequestContentException", "Could not read request body: " + err.Error(), ""}
-	}
+	payload := in.Payload
 	if len(payload) > limit {
-		return &apiError{http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", limit), ""}
+		return nil, awsproto.Errorf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
 	}
 	if len(bytes.TrimSpace(payload)) > 0 && !json.Valid(payload) {
-		return &apiError{http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json", ""}
+		return nil, invalidContent("Could not parse request body into json: Could not parse payload into json")
 	}
 
 	s.checkImageExists(f)
@@ -62,29 +69,30 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, name string) *a
 	state, spec, ctx, closed := f.State, f.Live, s.ctx, s.closed
 	if s.functions[f.Name] != f {
 		s.mu.Unlock()
-		return notFound(s.arn(f.Name))
+		return nil, notFound(s.arn(f.Name))
 	}
 	s.mu.Unlock()
 	if closed {
-		return serviceError("the emulator is shutting down")
+		return nil, serviceError("the emulator is shutting down")
 	}
 	if state != stateActive || spec == nil {
 		// As Lambda: a Pending function cannot be invoked.
-		return conflict("The operation cannot be performed at this time. The function is currently in the following state: " + state)
+		return nil, conflict("The operation cannot be performed at this time. The function is currently in the following state: " + state)
 	}
+	w := c.Writer
 	reqID := awsproto.RequestID()
-	req := runner.Request{ID: reqID, Payload: payload, ClientContext: r.Header.Get("X-Amz-Client-Context")}
+	req := runner.Request{ID: reqID, Payload: payload, ClientContext: in.ClientContext}
 
 	switch invType {
 	case "DryRun":
 		w.Header().Set("X-Amzn-RequestId", reqID)
 		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return nil, nil
 	case "Event":
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return serviceError("the emulator is shutting down")
+			return nil, serviceError("the emulator is shutting down")
 		}
 		s.invocations[f.Name]++
 		s.async.Add(1)
@@ -92,13 +100,13 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, name string) *a
 		go s.runAsync(ctx, *spec, req)
 		w.Header().Set("X-Amzn-RequestId", reqID)
 		w.WriteHeader(http.StatusAccepted)
-		return nil
+		return nil, nil
 	}
 
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		return throttled()
+		return nil, throttled()
 	}
 	defer func() { <-s.slots }()
 	s.mu.Lock()
@@ -109,7 +117,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, name string) *a
 	res, err := s.run.Invoke(ctx, *spec, req)
 	if err != nil {
 		s.opts.Logf("lambda: invoke %s: %v", f.Name, err)
-		return serviceError("%s", err.Error())
+		return nil, serviceError("%s", err.Error())
 	}
 	body, fnErr := res.Payload, res.FunctionError
 	if len(body) > maxResponse {
@@ -132,7 +140,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, name string) *a
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
-	return nil
+	return nil, nil
 }
 
 // runAsync runs an Event invocation. It waits for a free execution slot

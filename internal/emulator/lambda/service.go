@@ -1,6 +1,11 @@
 // Package lambda emulates AWS Lambda's REST-JSON API (2015-03-31) for
 // container-image functions, and runs their invocations in the local Docker
 // engine under AWS's Runtime Interface Emulator (see package runner).
+//
+// Its operations are the rows of one awsproto table (api.go), each a name,
+// the @http binding of Lambda's Smithy model and a handler whose input type
+// binds the path labels, query strings, headers and JSON body. A new call is
+// a row there plus its handler; errors are *awsproto.Error (errors.go).
 package lambda
 
 import (
@@ -10,12 +15,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +64,7 @@ var accountConcurrency = 10
 // Service is the emulated Lambda.
 type Service struct {
 	opts     Options
+	api      *awsproto.API
 	region   string
 	instance string
 	docker   *client.Client
@@ -101,6 +104,7 @@ func New(opts Options) (*Service, error) {
 		functions:   map[string]*function{},
 		invocations: map[string]int{},
 	}
+	s.api = s.newAPI()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.load(); err != nil {
 		docker.Close()
@@ -182,99 +186,6 @@ func stopTimer(f *function) {
 		f.timer.Stop()
 		f.timer = nil
 	}
-}
-
-// ServeHTTP routes Lambda's REST paths.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	segs, err := pathSegments(r.URL)
-	if err != nil {
-		(&apiError{http.StatusBadRequest, "ValidationException", "Invalid request path", ""}).write(w)
-		return
-	}
-	var e *apiError
-	switch {
-	case len(segs) == 2 && segs[0] == "2015-03-31" && segs[1] == "functions":
-		switch r.Method {
-		case http.MethodPost:
-			e = s.createFunction(w, r)
-		case http.MethodGet:
-			e = s.listFunctions(w, r)
-		default:
-			e = unknownOperation()
-		}
-	case len(segs) == 3 && segs[0] == "2015-03-31" && segs[1] == "functions":
-		switch r.Method {
-		case http.MethodGet:
-			e = s.getFunction(w, r, segs[2])
-		case http.MethodDelete:
-			e = s.deleteFunction(w, r, segs[2])
-		default:
-			e = unknownOperation()
-		}
-	case len(segs) == 4 && segs[0] == "2015-03-31" && segs[1] == "functions":
-		switch {
-		case segs[3] == "configuration" && r.Method == http.MethodGet:
-			e = s.getFunctionConfiguration(w, r, segs[2])
-		case segs[3] == "configuration" && r.Method == http.MethodPut:
-			e = s.updateFunctionConfiguration(w, r, segs[2])
-		case segs[3] == "code" && r.Method == http.MethodPut:
-			e = s.updateFunctionCode(w, r, segs[2])
-		case segs[3] == "invocations" && r.Method == http.MethodPost:
-			e = s.invoke(w, r, segs[2])
-		default:
-			e = unknownOperation()
-		}
-	case len(segs) == 3 && segs[0] == "2017-03-31" && segs[1] == "tags":
-		switch r.Method {
-		case http.MethodPost:
-			e = s.tagResource(w, r, segs[2])
-		case http.MethodGet:
-			e = s.listTags(w, r, segs[2])
-		case http.MethodDelete:
-			e = s.untagResource(w, r, segs[2])
-		default:
-			e = unknownOperation()
-		}
-	default:
-		e = unknownOperation()
-	}
-	if e != nil {
-		e.write(w)
-	}
-}
-
-func unknownOperation() *apiError {
-	return &apiError{http.StatusNotFound, "UnknownOperationException", "Unknown operation: this Lambda API call is not emulated", ""}
-}
-
-// pathSegments splits the escaped path, so a function ARN's encoded
-// slashes or colons stay inside its segment.
-func pathSegments(u *url.URL) ([]string, error) {
-	raw := strings.Trim(u.EscapedPath(), "/")
-	if raw == "" {
-		return nil, nil
-	}
-	parts := strings.Split(raw, "/")
-	for i, p := range parts {
-		d, err := url.PathUnescape(p)
-		if err != nil {
-			return nil, err
-		}
-		parts[i] = d
-	}
-	return parts, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeNoContent(w http.ResponseWriter) {
-	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // beginTransition puts f into Pending (create) or InProgress (update) and
