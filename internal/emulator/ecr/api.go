@@ -2,9 +2,7 @@ package ecr
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -17,23 +15,58 @@ import (
 
 const targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
 
+// newAPI is ECR's table of operations: the awsJson1_1 calls the emulated ECR
+// answers, each matched by X-Amz-Target (targetPrefix + Name), its input
+// the JSON body. A new call is a row here plus its handler.
+func (s *Service) newAPI() *awsproto.API {
+	return &awsproto.API{
+		Name:         "ecr",
+		Protocol:     awsproto.AWSJSON11,
+		SigningNames: []string{"ecr", "api.ecr"},
+		TargetPrefix: targetPrefix,
+		Operations: []awsproto.Operation{
+			{Name: "CreateRepository", Handler: awsproto.Handle(s.createRepository)},
+			{Name: "DescribeRepositories", Handler: awsproto.Handle(s.describeRepositories)},
+			{Name: "DeleteRepository", Handler: awsproto.Handle(s.deleteRepository)},
+			{Name: "DescribeImages", Handler: awsproto.Handle(s.describeImages)},
+			{Name: "ListImages", Handler: awsproto.Handle(s.listImages)},
+			{Name: "BatchDeleteImage", Handler: awsproto.Handle(s.batchDeleteImage)},
+			{Name: "BatchGetImage", Handler: awsproto.Handle(s.batchGetImage)},
+			{Name: "GetAuthorizationToken", Handler: awsproto.Handle(s.getAuthorizationToken)},
+			{Name: "PutImageTagMutability", Handler: awsproto.Handle(s.putImageTagMutability)},
+			{Name: "TagResource", Handler: awsproto.Handle(s.tagResource)},
+			{Name: "UntagResource", Handler: awsproto.Handle(s.untagResource)},
+			{Name: "ListTagsForResource", Handler: awsproto.Handle(s.listTagsForResource)},
+		},
+		Unknown: func(asked string) *awsproto.Error {
+			msg := ""
+			if asked != "" {
+				msg = fmt.Sprintf("The operation %s is not supported by the emulated ECR", asked)
+			}
+			return &awsproto.Error{Status: http.StatusBadRequest, Code: "UnknownOperationException", Message: msg}
+		},
+		Throttle: &awsproto.Error{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded"},
+		Failure:  &awsproto.Error{Status: http.StatusInternalServerError, Code: "ServerException", Message: "Internal service error"},
+	}
+}
+
 // repoNameRE is ECR's repositoryName pattern; length 2–256 is checked apart.
 var repoNameRE = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 
-type apiError struct {
-	status  int
-	code    string
-	message string
+func errInvalid(format string, a ...any) *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "InvalidParameterException", format, a...)
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.message }
-
-func errInvalid(format string, a ...any) *apiError {
-	return &apiError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, a...)}
+func errRepoNotFound(name string) *awsproto.Error {
+	return &awsproto.Error{Status: http.StatusBadRequest, Code: "RepositoryNotFoundException", Message: notFoundMessage(name)}
 }
 
-func errRepoNotFound(name string) *apiError {
-	return &apiError{http.StatusBadRequest, "RepositoryNotFoundException", notFoundMessage(name)}
+func errTooManyTags() *awsproto.Error {
+	return &awsproto.Error{Status: http.StatusBadRequest, Code: "TooManyTagsException", Message: "The number of tags exceeds the limit of 50."}
+}
+
+func errInvalidTag(msg string) *awsproto.Error {
+	return &awsproto.Error{Status: http.StatusBadRequest, Code: "InvalidTagParameterException", Message: msg}
 }
 
 func imageIDString(id imageID) string {
@@ -47,10 +80,10 @@ func imageIDString(id imageID) string {
 	return fmt.Sprintf("{imageDigest:%s, imageTag:%s}", d, t)
 }
 
-func errImageNotFound(repo string, id imageID) *apiError {
-	return &apiError{http.StatusBadRequest, "ImageNotFoundException", fmt.Sprintf(
+func errImageNotFound(repo string, id imageID) *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "ImageNotFoundException",
 		"The image with imageId %s does not exist within the repository with name '%s' in the registry with id '%s'",
-		imageIDString(id), repo, awsproto.AccountID)}
+		imageIDString(id), repo, awsproto.AccountID)
 }
 
 type epoch time.Time
@@ -104,103 +137,7 @@ func (s *Service) repoOut(r *http.Request, repo *repository) repoOut {
 	}
 }
 
-func (s *Service) serveAPI(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, targetPrefix)
-	if !ok || r.Method != http.MethodPost {
-		awsproto.JSON11Error(w, http.StatusBadRequest, "UnknownOperationException", "")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
-	if err != nil {
-		awsproto.JSON11Error(w, http.StatusBadRequest, "SerializationException", err.Error())
-		return
-	}
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	var out any
-	var aerr *apiError
-	decode := func(v any) bool {
-		if err := json.Unmarshal(body, v); err != nil {
-			aerr = &apiError{http.StatusBadRequest, "SerializationException", err.Error()}
-			return false
-		}
-		return true
-	}
-	switch op {
-	case "CreateRepository":
-		var in createRepositoryIn
-		if decode(&in) {
-			out, aerr = s.createRepository(r, in)
-		}
-	case "DescribeRepositories":
-		var in describeRepositoriesIn
-		if decode(&in) {
-			out, aerr = s.describeRepositories(r, in)
-		}
-	case "DeleteRepository":
-		var in deleteRepositoryIn
-		if decode(&in) {
-			out, aerr = s.deleteRepository(r, in)
-		}
-	case "DescribeImages":
-		var in describeImagesIn
-		if decode(&in) {
-			out, aerr = s.describeImages(in)
-		}
-	case "ListImages":
-		var in listImagesIn
-		if decode(&in) {
-			out, aerr = s.listImages(in)
-		}
-	case "BatchDeleteImage":
-		var in batchImagesIn
-		if decode(&in) {
-			out, aerr = s.batchDeleteImage(in)
-		}
-	case "BatchGetImage":
-		var in batchImagesIn
-		if decode(&in) {
-			out, aerr = s.batchGetImage(in)
-		}
-	case "GetAuthorizationToken":
-		out = s.getAuthorizationToken(r)
-	case "PutImageTagMutability":
-		var in putImageTagMutabilityIn
-		if decode(&in) {
-			out, aerr = s.putImageTagMutability(in)
-		}
-	case "TagResource":
-		var in tagResourceIn
-		if decode(&in) {
-			out, aerr = s.tagResource(in)
-		}
-	case "UntagResource":
-		var in untagResourceIn
-		if decode(&in) {
-			out, aerr = s.untagResource(in)
-		}
-	case "ListTagsForResource":
-		var in listTagsIn
-		if decode(&in) {
-			out, aerr = s.listTagsForResource(in)
-		}
-	default:
-		awsproto.JSON11Error(w, http.StatusBadRequest, "UnknownOperationException",
-			fmt.Sprintf("The operation %s is not supported by the emulated ECR", op))
-		return
-	}
-	if aerr != nil {
-		awsproto.JSON11Error(w, aerr.status, aerr.code, aerr.message)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
-	_ = json.NewEncoder(w).Encode(out)
-}
-
-func checkRepoName(name string) *apiError {
+func checkRepoName(name string) *awsproto.Error {
 	if len(name) < 2 || len(name) > 256 || !repoNameRE.MatchString(name) {
 		return errInvalid("Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''")
 	}
@@ -208,19 +145,19 @@ func checkRepoName(name string) *apiError {
 }
 
 // checkTags applies ECR's resource tag limits.
-func checkTags(tags []tag) *apiError {
+func checkTags(tags []tag) *awsproto.Error {
 	if len(tags) > 50 {
-		return &apiError{http.StatusBadRequest, "TooManyTagsException", "The number of tags exceeds the limit of 50."}
+		return errTooManyTags()
 	}
 	for _, t := range tags {
 		if t.Key == nil || len(*t.Key) < 1 || len(*t.Key) > 128 {
-			return &apiError{http.StatusBadRequest, "InvalidTagParameterException", "A tag key must be 1 to 128 characters long."}
+			return errInvalidTag("A tag key must be 1 to 128 characters long.")
 		}
 		if strings.HasPrefix(strings.ToLower(*t.Key), "aws:") {
-			return &apiError{http.StatusBadRequest, "InvalidTagParameterException", "Tag keys may not begin with the reserved prefix 'aws:'."}
+			return errInvalidTag("Tag keys may not begin with the reserved prefix 'aws:'.")
 		}
 		if t.Value == nil || len(*t.Value) > 256 {
-			return &apiError{http.StatusBadRequest, "InvalidTagParameterException", "A tag value must be 0 to 256 characters long."}
+			return errInvalidTag("A tag value must be 0 to 256 characters long.")
 		}
 	}
 	return nil
@@ -239,7 +176,7 @@ type createRepositoryIn struct {
 	} `json:"encryptionConfiguration"`
 }
 
-func (s *Service) createRepository(r *http.Request, in createRepositoryIn) (any, *apiError) {
+func (s *Service) createRepository(c *awsproto.Call, in *createRepositoryIn) (any, error) {
 	if e := checkRepoName(in.RepositoryName); e != nil {
 		return nil, e
 	}
@@ -280,12 +217,12 @@ func (s *Service) createRepository(r *http.Request, in createRepositoryIn) (any,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.repos[repo.Name] != nil {
-		return nil, &apiError{http.StatusBadRequest, "RepositoryAlreadyExistsException", fmt.Sprintf(
-			"The repository with name '%s' already exists in the registry with id '%s'", repo.Name, awsproto.AccountID)}
+		return nil, awsproto.Errorf(http.StatusBadRequest, "RepositoryAlreadyExistsException",
+			"The repository with name '%s' already exists in the registry with id '%s'", repo.Name, awsproto.AccountID)
 	}
 	s.repos[repo.Name] = repo
 	s.save()
-	return map[string]any{"repository": s.repoOut(r, repo)}, nil
+	return map[string]any{"repository": s.repoOut(c.Request, repo)}, nil
 }
 
 type describeRepositoriesIn struct {
@@ -295,7 +232,7 @@ type describeRepositoriesIn struct {
 }
 
 // page cuts items[offset:] to at most max and returns the next token.
-func page(n int, token *string, maxResults *int) (start, end int, next *string, e *apiError) {
+func page(n int, token *string, maxResults *int) (start, end int, next *string, e *awsproto.Error) {
 	limit := 100
 	if maxResults != nil {
 		if *maxResults < 1 || *maxResults > 1000 {
@@ -319,7 +256,7 @@ func page(n int, token *string, maxResults *int) (start, end int, next *string, 
 	return start, end, next, nil
 }
 
-func (s *Service) describeRepositories(r *http.Request, in describeRepositoriesIn) (any, *apiError) {
+func (s *Service) describeRepositories(c *awsproto.Call, in *describeRepositoriesIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []repoOut{}
@@ -332,7 +269,7 @@ func (s *Service) describeRepositories(r *http.Request, in describeRepositoriesI
 			if repo == nil {
 				return nil, errRepoNotFound(n)
 			}
-			out = append(out, s.repoOut(r, repo))
+			out = append(out, s.repoOut(c.Request, repo))
 		}
 		return map[string]any{"repositories": out}, nil
 	}
@@ -342,7 +279,7 @@ func (s *Service) describeRepositories(r *http.Request, in describeRepositoriesI
 		return nil, e
 	}
 	for _, n := range names[start:end] {
-		out = append(out, s.repoOut(r, s.repos[n]))
+		out = append(out, s.repoOut(c.Request, s.repos[n]))
 	}
 	res := map[string]any{"repositories": out}
 	if next != nil {
@@ -356,7 +293,7 @@ type deleteRepositoryIn struct {
 	Force          bool   `json:"force"`
 }
 
-func (s *Service) deleteRepository(r *http.Request, in deleteRepositoryIn) (any, *apiError) {
+func (s *Service) deleteRepository(c *awsproto.Call, in *deleteRepositoryIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo := s.repos[in.RepositoryName]
@@ -364,9 +301,9 @@ func (s *Service) deleteRepository(r *http.Request, in deleteRepositoryIn) (any,
 		return nil, errRepoNotFound(in.RepositoryName)
 	}
 	if len(repo.Images) > 0 && !in.Force {
-		return nil, &apiError{http.StatusBadRequest, "RepositoryNotEmptyException", fmt.Sprintf(
+		return nil, awsproto.Errorf(http.StatusBadRequest, "RepositoryNotEmptyException",
 			"The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images",
-			repo.Name, awsproto.AccountID)}
+			repo.Name, awsproto.AccountID)
 	}
 	for t := range repo.ImageTags {
 		s.regDo(http.MethodDelete, repo.Name, t, "", nil)
@@ -376,10 +313,10 @@ func (s *Service) deleteRepository(r *http.Request, in deleteRepositoryIn) (any,
 	}
 	delete(s.repos, repo.Name)
 	s.save()
-	return map[string]any{"repository": s.repoOut(r, repo)}, nil
+	return map[string]any{"repository": s.repoOut(c.Request, repo)}, nil
 }
 
-func (s *Service) repoLocked(name string) (*repository, *apiError) {
+func (s *Service) repoLocked(name string) (*repository, *awsproto.Error) {
 	if name == "" {
 		return nil, errInvalid("Invalid parameter at 'repositoryName' failed to satisfy constraint: 'Member must not be null'")
 	}
@@ -414,7 +351,7 @@ type tagFilter struct {
 	TagStatus string `json:"tagStatus"`
 }
 
-func checkTagStatus(f *tagFilter) (string, *apiError) {
+func checkTagStatus(f *tagFilter) (string, *awsproto.Error) {
 	if f == nil || f.TagStatus == "" {
 		return "ANY", nil
 	}
@@ -466,7 +403,7 @@ func findImage(repo *repository, id imageID) *image {
 	return repo.Images[d]
 }
 
-func (s *Service) describeImages(in describeImagesIn) (any, *apiError) {
+func (s *Service) describeImages(_ *awsproto.Call, in *describeImagesIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo, e := s.repoLocked(in.RepositoryName)
@@ -514,7 +451,7 @@ type listImagesIn struct {
 	Filter         *tagFilter `json:"filter"`
 }
 
-func (s *Service) listImages(in listImagesIn) (any, *apiError) {
+func (s *Service) listImages(_ *awsproto.Call, in *listImagesIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo, e := s.repoLocked(in.RepositoryName)
@@ -552,14 +489,14 @@ type batchImagesIn struct {
 	AcceptedMediaTypes []string  `json:"acceptedMediaTypes"`
 }
 
-func checkImageIDs(ids []imageID) *apiError {
+func checkImageIDs(ids []imageID) *awsproto.Error {
 	if len(ids) < 1 || len(ids) > 100 {
 		return errInvalid("Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'")
 	}
 	return nil
 }
 
-func (s *Service) batchDeleteImage(in batchImagesIn) (any, *apiError) {
+func (s *Service) batchDeleteImage(_ *awsproto.Call, in *batchImagesIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo, e := s.repoLocked(in.RepositoryName)
@@ -598,7 +535,7 @@ func (s *Service) batchDeleteImage(in batchImagesIn) (any, *apiError) {
 	return map[string]any{"imageIds": deleted, "failures": failures}, nil
 }
 
-func (s *Service) batchGetImage(in batchImagesIn) (any, *apiError) {
+func (s *Service) batchGetImage(_ *awsproto.Call, in *batchImagesIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo, e := s.repoLocked(in.RepositoryName)
@@ -648,14 +585,14 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func (s *Service) getAuthorizationToken(r *http.Request) any {
+func (s *Service) getAuthorizationToken(c *awsproto.Call, _ *struct{}) (any, error) {
 	exp := time.Now().Add(tokenTTL)
 	token := base64.StdEncoding.EncodeToString([]byte("AWS:" + s.password(exp)))
 	return map[string]any{"authorizationData": []map[string]any{{
 		"authorizationToken": token,
 		"expiresAt":          epoch(exp),
-		"proxyEndpoint":      "http://" + s.host(r),
-	}}}
+		"proxyEndpoint":      "http://" + s.host(c.Request),
+	}}}, nil
 }
 
 type putImageTagMutabilityIn struct {
@@ -663,7 +600,7 @@ type putImageTagMutabilityIn struct {
 	ImageTagMutability string `json:"imageTagMutability"`
 }
 
-func (s *Service) putImageTagMutability(in putImageTagMutabilityIn) (any, *apiError) {
+func (s *Service) putImageTagMutability(_ *awsproto.Call, in *putImageTagMutabilityIn) (any, error) {
 	if in.ImageTagMutability != "MUTABLE" && in.ImageTagMutability != "IMMUTABLE" {
 		return nil, errInvalid("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")
 	}
@@ -679,7 +616,7 @@ func (s *Service) putImageTagMutability(in putImageTagMutabilityIn) (any, *apiEr
 }
 
 // repoForARN finds the repository an ARN names.
-func (s *Service) repoForARN(arn string) (*repository, *apiError) {
+func (s *Service) repoForARN(arn string) (*repository, *awsproto.Error) {
 	prefix := fmt.Sprintf("arn:aws:ecr:%s:%s:repository/", s.region, awsproto.AccountID)
 	name, ok := strings.CutPrefix(arn, prefix)
 	if !ok || name == "" {
@@ -693,7 +630,7 @@ type tagResourceIn struct {
 	Tags        []tag  `json:"tags"`
 }
 
-func (s *Service) tagResource(in tagResourceIn) (any, *apiError) {
+func (s *Service) tagResource(_ *awsproto.Call, in *tagResourceIn) (any, error) {
 	if e := checkTags(in.Tags); e != nil {
 		return nil, e
 	}
@@ -710,7 +647,7 @@ func (s *Service) tagResource(in tagResourceIn) (any, *apiError) {
 		}
 	}
 	if n > 50 {
-		return nil, &apiError{http.StatusBadRequest, "TooManyTagsException", "The number of tags exceeds the limit of 50."}
+		return nil, errTooManyTags()
 	}
 	for _, t := range in.Tags {
 		repo.Tags[*t.Key] = *t.Value
@@ -724,7 +661,7 @@ type untagResourceIn struct {
 	TagKeys     []string `json:"tagKeys"`
 }
 
-func (s *Service) untagResource(in untagResourceIn) (any, *apiError) {
+func (s *Service) untagResource(_ *awsproto.Call, in *untagResourceIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo, e := s.repoForARN(in.ResourceArn)
@@ -742,7 +679,7 @@ type listTagsIn struct {
 	ResourceArn string `json:"resourceArn"`
 }
 
-func (s *Service) listTagsForResource(in listTagsIn) (any, *apiError) {
+func (s *Service) listTagsForResource(_ *awsproto.Call, in *listTagsIn) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo, e := s.repoForARN(in.ResourceArn)

@@ -1,6 +1,11 @@
 // Package ecr emulates Amazon ECR: the JSON 1.1 API calls the provider uses,
 // in front of a real OCI registry (go-containerregistry's pkg/registry)
 // served under /v2/ of the same address.
+//
+// It declares two awsproto tables: the API's (api.go: a row per
+// X-Amz-Target operation, a handler taking its JSON input) and the
+// registry's (registry.go: the OCI distribution endpoints, forwarded to the
+// registry library). Errors are *awsproto.Error.
 package ecr
 
 import (
@@ -39,9 +44,11 @@ type Options struct {
 
 // Service is the emulated ECR API and its registry.
 type Service struct {
-	opts   Options
-	region string
-	key    []byte // signs registry passwords; kept across Reset
+	opts     Options
+	api      *awsproto.API
+	registry *awsproto.API
+	region   string
+	key      []byte // signs registry passwords; kept across Reset
 
 	mu     sync.Mutex
 	repos  map[string]*repository
@@ -89,6 +96,7 @@ func (r *repository) tagsOf(digest string) []string {
 // New creates the service and, with a DataDir, loads what an earlier run kept.
 func New(opts Options) (*Service, error) {
 	s := &Service{opts: opts, region: opts.Region, repos: map[string]*repository{}}
+	s.api, s.registry = s.newAPI(), s.newRegistryAPI()
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
@@ -142,13 +150,19 @@ func (s *Service) Close() error {
 	return err
 }
 
+// API is ECR's table of operations, for the emulator's router.
+func (s *Service) API() *awsproto.API { return s.api }
+
+// RegistryAPI is the table of the registry's OCI distribution calls.
+func (s *Service) RegistryAPI() *awsproto.API { return s.registry }
+
 // ServeHTTP serves the registry under /v2/ and the ECR API elsewhere.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
-		s.serveRegistry(w, r)
+		s.registry.ServeHTTP(w, r)
 		return
 	}
-	s.serveAPI(w, r)
+	s.api.ServeHTTP(w, r)
 }
 
 func (s *Service) host(r *http.Request) string {

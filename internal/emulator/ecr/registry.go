@@ -76,13 +76,47 @@ func (s *Service) PullAuth() (username, password string) {
 	return "AWS", s.password(time.Now().Add(tokenTTL))
 }
 
+// newRegistryAPI is the registry's table: the OCI distribution endpoints,
+// named as the distribution spec names them, all forwarded to serveRegistry
+// (authentication, ECR's rules, then the registry library). The table is
+// what the router, the request log and fault injection go by.
+func (s *Service) newRegistryAPI() *awsproto.API {
+	serve := awsproto.Forward(http.HandlerFunc(s.serveRegistry))
+	return &awsproto.API{
+		Name:     "registry",
+		Protocol: awsproto.OCIDistribution,
+		Operations: []awsproto.Operation{
+			{Name: "Ping", HTTP: "GET /v2/", Handler: serve},
+			{Name: "Catalog", HTTP: "GET /v2/_catalog", Handler: serve},
+			{Name: "StartUpload", HTTP: "POST /v2/{name+}/blobs/uploads/", Handler: serve},
+			{Name: "UploadStatus", HTTP: "GET /v2/{name+}/blobs/uploads/{reference}", Handler: serve},
+			{Name: "UploadChunk", HTTP: "PATCH /v2/{name+}/blobs/uploads/{reference}", Handler: serve},
+			{Name: "CompleteUpload", HTTP: "PUT /v2/{name+}/blobs/uploads/{reference}", Handler: serve},
+			{Name: "CancelUpload", HTTP: "DELETE /v2/{name+}/blobs/uploads/{reference}", Handler: serve},
+			{Name: "GetBlob", HTTP: "GET /v2/{name+}/blobs/{digest}", Handler: serve},
+			{Name: "HeadBlob", HTTP: "HEAD /v2/{name+}/blobs/{digest}", Handler: serve},
+			{Name: "DeleteBlob", HTTP: "DELETE /v2/{name+}/blobs/{digest}", Handler: serve},
+			{Name: "GetManifest", HTTP: "GET /v2/{name+}/manifests/{reference}", Handler: serve},
+			{Name: "HeadManifest", HTTP: "HEAD /v2/{name+}/manifests/{reference}", Handler: serve},
+			{Name: "PutManifest", HTTP: "PUT /v2/{name+}/manifests/{reference}", Handler: serve},
+			{Name: "DeleteManifest", HTTP: "DELETE /v2/{name+}/manifests/{reference}", Handler: serve},
+			{Name: "ListTags", HTTP: "GET /v2/{name+}/tags/list", Handler: serve},
+			{Name: "ListReferrers", HTTP: "GET /v2/{name+}/referrers/{digest}", Handler: serve},
+		},
+		Unknown: func(string) *awsproto.Error {
+			return &awsproto.Error{Status: http.StatusMethodNotAllowed, Code: "UNSUPPORTED", Message: "The operation is unsupported."}
+		},
+		Throttle: &awsproto.Error{Status: http.StatusTooManyRequests, Code: "TOOMANYREQUESTS", Message: "too many requests"},
+		Failure:  &awsproto.Error{Status: http.StatusInternalServerError, Code: "UNKNOWN", Message: "internal error"},
+		// Docker and the registry client have retry rules of their own
+		// that AWS's do not describe.
+		FaultsOnlyWhenNamed: true,
+	}
+}
+
 // regError writes an error in the distribution spec's shape.
 func regError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]string{{"code": code, "message": message}},
-	})
+	(&awsproto.Error{Status: status, Code: code, Message: message}).Write(w, nil, awsproto.OCIDistribution)
 }
 
 func notFoundMessage(name string) string {
