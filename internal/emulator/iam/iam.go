@@ -1,12 +1,16 @@
 // Package iam emulates the IAM and STS calls the provider makes, over the
 // awsQuery protocol the aws-sdk-go-v2 iam and sts clients speak: form-encoded
 // requests, XML responses.
+//
+// IAM and STS each declare one awsproto table (newIAMAPI, newSTSAPI): a row
+// per Action, a handler whose input type names the form parameters
+// (`query:"RoleName"`, `query:"Tags.member"` for lists). A new call is a
+// row plus its handler; errors are *awsproto.Error.
 package iam
 
 import (
 	"crypto/rand"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,11 +24,6 @@ import (
 	"time"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
-)
-
-const (
-	iamXMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
-	stsXMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
 )
 
 // Options configures the service.
@@ -50,13 +49,15 @@ type Role struct {
 
 // Tag is an IAM tag.
 type Tag struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
+	Key   string `json:"key" query:"Key"`
+	Value string `json:"value" query:"Value"`
 }
 
 // Service holds the roles and serves IAM and STS.
 type Service struct {
-	file string // "" when in memory
+	file   string // "" when in memory
+	iamAPI *awsproto.API
+	stsAPI *awsproto.API
 
 	mu    sync.Mutex
 	roles map[string]*Role // by name; IAM role names are unique case-insensitively, keyed lower-case
@@ -65,6 +66,7 @@ type Service struct {
 // New returns a service, loading roles from opts.DataDir when it has any.
 func New(opts Options) (*Service, error) {
 	s := &Service{roles: map[string]*Role{}}
+	s.iamAPI, s.stsAPI = s.newIAMAPI(), s.newSTSAPI()
 	if opts.DataDir == "" {
 		return s, nil
 	}
@@ -222,84 +224,79 @@ func anyMatch(have []string, want ...string) bool {
 	return false
 }
 
-// apiError is an error in the awsQuery shape.
-type apiError struct {
-	status  int
-	code    string
-	message string
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.message }
-
-func noSuchRole(name string) *apiError {
-	return &apiError{404, "NoSuchEntity", fmt.Sprintf("The role with name %s cannot be found.", name)}
-}
-
-func validation(msg string) *apiError { return &apiError{400, "ValidationError", msg} }
-
-// Operation returns the awsQuery action of a request, parsing its form.
-func Operation(r *http.Request) string {
-	if err := r.ParseForm(); err != nil {
-		return ""
+// newIAMAPI is IAM's table of operations: the awsQuery actions the
+// emulated IAM answers, each a row with its handler, whose input type names
+// the form parameters. A new call is a row here plus its handler.
+func (s *Service) newIAMAPI() *awsproto.API {
+	return &awsproto.API{
+		Name:         "iam",
+		Protocol:     awsproto.AWSQuery,
+		SigningNames: []string{"iam"},
+		XMLNamespace: "https://iam.amazonaws.com/doc/2010-05-08/",
+		Operations: []awsproto.Operation{
+			{Name: "CreateRole", Handler: awsproto.Handle(s.createRole)},
+			{Name: "GetRole", Handler: awsproto.Handle(s.getRole)},
+			{Name: "DeleteRole", Handler: awsproto.Handle(s.deleteRole)},
+			{Name: "AttachRolePolicy", Handler: awsproto.Handle(s.attachRolePolicy)},
+			{Name: "DetachRolePolicy", Handler: awsproto.Handle(s.detachRolePolicy)},
+			{Name: "ListAttachedRolePolicies", Handler: awsproto.Handle(s.listAttachedRolePolicies)},
+		},
+		Unknown:  invalidAction("2010-05-08"),
+		Throttle: throttling(),
+		Failure:  &awsproto.Error{Status: http.StatusInternalServerError, Code: "ServiceFailure", Message: unknownFailure},
 	}
-	return r.Form.Get("Action")
 }
 
-// IsSTSAction reports whether action belongs to STS rather than IAM; used to
-// route unsigned requests.
-func IsSTSAction(action string) bool {
-	switch action {
-	case "GetCallerIdentity", "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity",
-		"GetAccessKeyInfo", "DecodeAuthorizationMessage", "GetFederationToken":
-		return true
+// newSTSAPI is STS's table of operations.
+func (s *Service) newSTSAPI() *awsproto.API {
+	return &awsproto.API{
+		Name:         "sts",
+		Protocol:     awsproto.AWSQuery,
+		SigningNames: []string{"sts"},
+		XMLNamespace: "https://sts.amazonaws.com/doc/2011-06-15/",
+		Operations: []awsproto.Operation{
+			{Name: "GetCallerIdentity", Handler: awsproto.Handle(s.getCallerIdentity)},
+		},
+		Unknown:  invalidAction("2011-06-15"),
+		Throttle: throttling(),
+		Failure:  &awsproto.Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: unknownFailure},
 	}
-	return false
 }
+
+const unknownFailure = "The request processing has failed because of an unknown error, exception or failure."
+
+func invalidAction(version string) func(string) *awsproto.Error {
+	return func(action string) *awsproto.Error {
+		return awsproto.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, version)
+	}
+}
+
+func throttling() *awsproto.Error {
+	return &awsproto.Error{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded"}
+}
+
+// IAMAPI is IAM's table of operations, for the emulator's router.
+func (s *Service) IAMAPI() *awsproto.API { return s.iamAPI }
+
+// STSAPI is STS's table of operations, for the emulator's router.
+func (s *Service) STSAPI() *awsproto.API { return s.stsAPI }
 
 // ServeIAM answers an IAM request.
-func (s *Service) ServeIAM(w http.ResponseWriter, r *http.Request) {
-	action := Operation(r)
-	var (
-		result any
-		err    error
-	)
-	switch action {
-	case "CreateRole":
-		result, err = s.createRole(r)
-	case "GetRole":
-		result, err = s.getRole(r)
-	case "DeleteRole":
-		err = s.deleteRole(r)
-	case "AttachRolePolicy":
-		err = s.attachRolePolicy(r)
-	case "DetachRolePolicy":
-		err = s.detachRolePolicy(r)
-	case "ListAttachedRolePolicies":
-		result, err = s.listAttachedRolePolicies(r)
-	default:
-		err = &apiError{400, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2010-05-08", action)}
-	}
-	writeResult(w, iamXMLNS, action, result, err)
-}
+func (s *Service) ServeIAM(w http.ResponseWriter, r *http.Request) { s.iamAPI.ServeHTTP(w, r) }
 
 // ServeSTS answers an STS request.
-func (s *Service) ServeSTS(w http.ResponseWriter, r *http.Request) {
-	action := Operation(r)
-	var (
-		result any
-		err    error
-	)
-	switch action {
-	case "GetCallerIdentity":
-		result = callerIdentity{
-			Account: awsproto.AccountID,
-			Arn:     "arn:aws:iam::" + awsproto.AccountID + ":root",
-			UserID:  awsproto.AccountID,
-		}
-	default:
-		err = &apiError{400, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2011-06-15", action)}
-	}
-	writeResult(w, stsXMLNS, action, result, err)
+func (s *Service) ServeSTS(w http.ResponseWriter, r *http.Request) { s.stsAPI.ServeHTTP(w, r) }
+
+func noSuchRole(name string) *awsproto.Error {
+	return awsproto.Errorf(http.StatusNotFound, "NoSuchEntity", "The role with name %s cannot be found.", name)
+}
+
+func validation(msg string) *awsproto.Error {
+	return &awsproto.Error{Status: http.StatusBadRequest, Code: "ValidationError", Message: msg}
+}
+
+func invalidInput(format string, args ...any) *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "InvalidInput", format, args...)
 }
 
 type callerIdentity struct {
@@ -308,40 +305,12 @@ type callerIdentity struct {
 	UserID  string `xml:"UserId"`
 }
 
-// writeResult wraps result as <ActionResponse><ActionResult>…, which is where
-// the SDK's awsQuery deserializer looks for it.
-func writeResult(w http.ResponseWriter, xmlns, action string, result any, err error) {
-	reqID := awsproto.RequestID()
-	w.Header().Set("X-Amzn-RequestId", reqID)
-	if err != nil {
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			ae = &apiError{500, "ServiceFailure", err.Error()}
-		}
-		awsproto.QueryError(w, ae.status, ae.code, ae.message)
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(xml.Header))
-	enc := xml.NewEncoder(w)
-	resp := xml.StartElement{
-		Name: xml.Name{Local: action + "Response"},
-		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: xmlns}},
-	}
-	res := xml.StartElement{Name: xml.Name{Local: action + "Result"}}
-	_ = enc.EncodeToken(resp)
-	if result != nil {
-		_ = enc.EncodeElement(result, res)
-	} else {
-		_ = enc.EncodeToken(res)
-		_ = enc.EncodeToken(res.End())
-	}
-	_ = enc.EncodeElement(struct {
-		RequestID string `xml:"RequestId"`
-	}{reqID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
-	_ = enc.EncodeToken(resp.End())
-	_ = enc.Flush()
+func (s *Service) getCallerIdentity(*awsproto.Call, *struct{}) (any, error) {
+	return callerIdentity{
+		Account: awsproto.AccountID,
+		Arn:     "arn:aws:iam::" + awsproto.AccountID + ":root",
+		UserID:  awsproto.AccountID,
+	}, nil
 }
 
 var (
@@ -350,10 +319,20 @@ var (
 	policyArnRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\x21-\x7E]+/)*([\w+=,.@-]+)$`)
 )
 
-func (s *Service) createRole(r *http.Request) (any, error) {
-	name := r.Form.Get("RoleName")
-	doc := r.Form.Get("AssumeRolePolicyDocument")
-	path := r.Form.Get("Path")
+type createRoleInput struct {
+	RoleName                 string `query:"RoleName"`
+	AssumeRolePolicyDocument string `query:"AssumeRolePolicyDocument"`
+	Path                     string `query:"Path"`
+	Description              string `query:"Description"`
+	MaxSessionDuration       string `query:"MaxSessionDuration"`
+	PermissionsBoundary      string `query:"PermissionsBoundary"`
+	Tags                     []Tag  `query:"Tags.member"`
+}
+
+func (s *Service) createRole(_ *awsproto.Call, in *createRoleInput) (any, error) {
+	name := in.RoleName
+	doc := in.AssumeRolePolicyDocument
+	path := in.Path
 	if path == "" {
 		path = "/"
 	}
@@ -368,33 +347,26 @@ func (s *Service) createRole(r *http.Request) (any, error) {
 		return nil, validation(fmt.Sprintf("The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters. Value: %s", path))
 	}
 	if !json.Valid([]byte(doc)) {
-		return nil, &apiError{400, "MalformedPolicyDocument", "This policy contains invalid Json"}
+		return nil, &awsproto.Error{Status: http.StatusBadRequest, Code: "MalformedPolicyDocument", Message: "This policy contains invalid Json"}
 	}
 	maxSession := 3600
-	if v := r.Form.Get("MaxSessionDuration"); v != "" {
+	if v := in.MaxSessionDuration; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 3600 || n > 43200 {
 			return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200", v))
 		}
 		maxSession = n
 	}
-	boundary := r.Form.Get("PermissionsBoundary")
+	boundary := in.PermissionsBoundary
 	if boundary != "" && !policyArnRE.MatchString(boundary) {
-		return nil, &apiError{400, "InvalidInput", fmt.Sprintf("ARN %s is not valid.", boundary)}
+		return nil, invalidInput("ARN %s is not valid.", boundary)
 	}
-	var tags []Tag
-	for i := 1; ; i++ {
-		k, ok := r.Form[fmt.Sprintf("Tags.member.%d.Key", i)]
-		if !ok {
-			break
-		}
-		tags = append(tags, Tag{Key: k[0], Value: r.Form.Get(fmt.Sprintf("Tags.member.%d.Value", i))})
-	}
+	tags := in.Tags
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.roles[strings.ToLower(name)]; ok {
-		return nil, &apiError{409, "EntityAlreadyExists", fmt.Sprintf("Role with name %s already exists.", name)}
+		return nil, awsproto.Errorf(http.StatusConflict, "EntityAlreadyExists", "Role with name %s already exists.", name)
 	}
 	role := &Role{
 		Name:                     name,
@@ -402,7 +374,7 @@ func (s *Service) createRole(r *http.Request) (any, error) {
 		Path:                     path,
 		Arn:                      "arn:aws:iam::" + awsproto.AccountID + ":role" + path + name,
 		AssumeRolePolicyDocument: doc,
-		Description:              r.Form.Get("Description"),
+		Description:              in.Description,
 		MaxSessionDuration:       maxSession,
 		PermissionsBoundary:      boundary,
 		Created:                  time.Now().UTC().Truncate(time.Second),
@@ -415,8 +387,12 @@ func (s *Service) createRole(r *http.Request) (any, error) {
 	return roleResult{Role: toXML(role)}, nil
 }
 
-func (s *Service) getRole(r *http.Request) (any, error) {
-	name := r.Form.Get("RoleName")
+type roleInput struct {
+	RoleName string `query:"RoleName"`
+}
+
+func (s *Service) getRole(_ *awsproto.Call, in *roleInput) (any, error) {
+	name := in.RoleName
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	role, ok := s.roles[strings.ToLower(name)]
@@ -426,59 +402,64 @@ func (s *Service) getRole(r *http.Request) (any, error) {
 	return roleResult{Role: toXML(role)}, nil
 }
 
-func (s *Service) deleteRole(r *http.Request) error {
-	name := r.Form.Get("RoleName")
+func (s *Service) deleteRole(_ *awsproto.Call, in *roleInput) (any, error) {
+	name := in.RoleName
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	role, ok := s.roles[strings.ToLower(name)]
 	if !ok {
-		return noSuchRole(name)
+		return nil, noSuchRole(name)
 	}
 	if len(role.AttachedPolicies) > 0 {
-		return &apiError{409, "DeleteConflict", "Cannot delete entity, must detach all policies first."}
+		return nil, &awsproto.Error{Status: http.StatusConflict, Code: "DeleteConflict", Message: "Cannot delete entity, must detach all policies first."}
 	}
 	delete(s.roles, strings.ToLower(name))
-	return s.saveLocked()
+	return nil, s.saveLocked()
 }
 
-func (s *Service) attachRolePolicy(r *http.Request) error {
-	name, arn := r.Form.Get("RoleName"), r.Form.Get("PolicyArn")
+type rolePolicyInput struct {
+	RoleName  string `query:"RoleName"`
+	PolicyArn string `query:"PolicyArn"`
+}
+
+func (s *Service) attachRolePolicy(_ *awsproto.Call, in *rolePolicyInput) (any, error) {
+	name, arn := in.RoleName, in.PolicyArn
 	if !policyArnRE.MatchString(arn) {
-		return &apiError{400, "InvalidInput", fmt.Sprintf("ARN %s is not valid.", arn)}
+		return nil, invalidInput("ARN %s is not valid.", arn)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	role, ok := s.roles[strings.ToLower(name)]
 	if !ok {
-		return noSuchRole(name)
+		return nil, noSuchRole(name)
 	}
 	for _, a := range role.AttachedPolicies {
 		if a == arn {
-			return nil // attaching twice is a no-op in IAM
+			return nil, nil // attaching twice is a no-op in IAM
 		}
 	}
 	role.AttachedPolicies = append(role.AttachedPolicies, arn)
-	return s.saveLocked()
+	return nil, s.saveLocked()
 }
 
-func (s *Service) detachRolePolicy(r *http.Request) error {
-	name, arn := r.Form.Get("RoleName"), r.Form.Get("PolicyArn")
+func (s *Service) detachRolePolicy(_ *awsproto.Call, in *rolePolicyInput) (any, error) {
+	name, arn := in.RoleName, in.PolicyArn
 	if !policyArnRE.MatchString(arn) {
-		return &apiError{400, "InvalidInput", fmt.Sprintf("ARN %s is not valid.", arn)}
+		return nil, invalidInput("ARN %s is not valid.", arn)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	role, ok := s.roles[strings.ToLower(name)]
 	if !ok {
-		return noSuchRole(name)
+		return nil, noSuchRole(name)
 	}
 	for i, a := range role.AttachedPolicies {
 		if a == arn {
 			role.AttachedPolicies = append(role.AttachedPolicies[:i:i], role.AttachedPolicies[i+1:]...)
-			return s.saveLocked()
+			return nil, s.saveLocked()
 		}
 	}
-	return &apiError{404, "NoSuchEntity", fmt.Sprintf("Policy %s was not found.", arn)}
+	return nil, awsproto.Errorf(http.StatusNotFound, "NoSuchEntity", "Policy %s was not found.", arn)
 }
 
 type attachedPolicy struct {
@@ -492,11 +473,18 @@ type listAttachedResult struct {
 	Marker           string           `xml:"Marker,omitempty"`
 }
 
-func (s *Service) listAttachedRolePolicies(r *http.Request) (any, error) {
-	name := r.Form.Get("RoleName")
-	prefix := r.Form.Get("PathPrefix")
+type listAttachedRolePoliciesInput struct {
+	RoleName   string `query:"RoleName"`
+	PathPrefix string `query:"PathPrefix"`
+	MaxItems   string `query:"MaxItems"`
+	Marker     string `query:"Marker"`
+}
+
+func (s *Service) listAttachedRolePolicies(_ *awsproto.Call, in *listAttachedRolePoliciesInput) (any, error) {
+	name := in.RoleName
+	prefix := in.PathPrefix
 	maxItems := 100
-	if v := r.Form.Get("MaxItems"); v != "" {
+	if v := in.MaxItems; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", v))
@@ -504,10 +492,10 @@ func (s *Service) listAttachedRolePolicies(r *http.Request) (any, error) {
 		maxItems = n
 	}
 	start := 0
-	if m := r.Form.Get("Marker"); m != "" {
+	if m := in.Marker; m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 0 {
-			return nil, &apiError{400, "InvalidInput", "Invalid Marker."}
+			return nil, invalidInput("Invalid Marker.")
 		}
 		start = n
 	}
@@ -618,4 +606,23 @@ func randomID(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// Operation returns the awsQuery action of a request, parsing its form.
+func Operation(r *http.Request) string {
+	if err := r.ParseForm(); err != nil {
+		return ""
+	}
+	return r.Form.Get("Action")
+}
+
+// IsSTSAction reports whether action belongs to STS rather than IAM; used to
+// route unsigned requests.
+func IsSTSAction(action string) bool {
+	switch action {
+	case "GetCallerIdentity", "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity",
+		"GetAccessKeyInfo", "DecodeAuthorizationMessage", "GetFederationToken":
+		return true
+	}
+	return false
 }
