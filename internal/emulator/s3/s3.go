@@ -1,16 +1,17 @@
 // Package s3 serves the S3 protocol through gofakes3, in memory or, with a
 // data directory, in a bolt database that survives restarts.
+//
+// Its awsproto table (newAPI) names S3's operations, each row forwarding to
+// gofakes3: a new operation gofakes3 serves is a row there.
 package s3
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ type Options struct {
 // Service is the S3 endpoint. Requests are path-style: /bucket/key.
 type Service struct {
 	file string // bolt file, "" when in memory
+	api  *awsproto.API
 
 	mu      sync.RWMutex // write-held while the backend is swapped by Reset
 	db      *bolt.DB
@@ -40,6 +42,7 @@ type Service struct {
 // New opens the store.
 func New(opts Options) (*Service, error) {
 	s := &Service{}
+	s.api = s.newAPI()
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("s3: %w", err)
@@ -104,21 +107,24 @@ func (s *Service) closeLocked() error {
 // maxPresignExpiry is S3's limit on X-Amz-Expires: seven days.
 const maxPresignExpiry = 7 * 24 * time.Hour
 
-// ServeHTTP answers one S3 request. Any credentials are accepted, but a
-// presigned URL is held to its expiry as S3 holds it.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers one S3 request.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
+
+// serveObjects hands a request to gofakes3. Any credentials are accepted,
+// but a presigned URL is held to its expiry as S3 holds it.
+func (s *Service) serveObjects(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query(); q.Get("X-Amz-Date") != "" && q.Get("X-Amz-Expires") != "" {
 		signed, err1 := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
 		secs, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
 		switch {
 		case err1 != nil || err2 != nil || secs < 0:
-			WriteError(w, r, http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Date and X-Amz-Expires must be a valid date and a number of seconds.")
+			s3Error(w, r, http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Date and X-Amz-Expires must be a valid date and a number of seconds.")
 			return
 		case time.Duration(secs)*time.Second > maxPresignExpiry:
-			WriteError(w, r, http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is; 604800 seconds")
+			s3Error(w, r, http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is; 604800 seconds")
 			return
 		case time.Now().After(signed.Add(time.Duration(secs) * time.Second)):
-			WriteError(w, r, http.StatusForbidden, "AccessDenied", "Request has expired")
+			s3Error(w, r, http.StatusForbidden, "AccessDenied", "Request has expired")
 			return
 		}
 	}
@@ -127,92 +133,66 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
+func s3Error(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	(&awsproto.Error{Status: status, Code: code, Message: message}).Write(w, r, awsproto.RESTXML)
+}
+
+// newAPI is S3's table of operations. Every row forwards to gofakes3, which
+// does the work; the table names the operations, in the order gofakes3 tells
+// them apart (a query flag before the plain bucket or object call), for the
+// router, the request log and fault injection. The bindings are the @http
+// traits of S3's Smithy model, path-style.
+func (s *Service) newAPI() *awsproto.API {
+	serve := awsproto.Forward(http.HandlerFunc(s.serveObjects))
+	return &awsproto.API{
+		Name:         "s3",
+		Protocol:     awsproto.RESTXML,
+		SigningNames: []string{"s3"},
+		Operations: []awsproto.Operation{
+			{Name: "ListBuckets", HTTP: "GET /", Handler: serve},
+			{Name: "ListParts", HTTP: "GET /{Bucket}/{Key+}?uploadId", Handler: serve},
+			{Name: "UploadPart", HTTP: "PUT /{Bucket}/{Key+}?uploadId", Handler: serve},
+			{Name: "CompleteMultipartUpload", HTTP: "POST /{Bucket}/{Key+}?uploadId", Handler: serve},
+			{Name: "AbortMultipartUpload", HTTP: "DELETE /{Bucket}/{Key+}?uploadId", Handler: serve},
+			{Name: "CreateMultipartUpload", HTTP: "POST /{Bucket}/{Key+}?uploads", Handler: serve},
+			{Name: "ListMultipartUploads", HTTP: "GET /{Bucket}?uploads", Handler: serve},
+			{Name: "GetBucketVersioning", HTTP: "GET /{Bucket}?versioning", Handler: serve},
+			{Name: "PutBucketVersioning", HTTP: "PUT /{Bucket}?versioning", Handler: serve},
+			{Name: "ListObjectVersions", HTTP: "GET /{Bucket}?versions", Handler: serve},
+			{Name: "GetObject", HTTP: "GET /{Bucket}/{Key+}", Handler: serve},
+			{Name: "HeadObject", HTTP: "HEAD /{Bucket}/{Key+}", Handler: serve},
+			{Name: "CopyObject", HTTP: "PUT /{Bucket}/{Key+}?x-id=CopyObject", Handler: serve},
+			{Name: "PutObject", HTTP: "PUT /{Bucket}/{Key+}", Handler: serve},
+			{Name: "DeleteObject", HTTP: "DELETE /{Bucket}/{Key+}", Handler: serve},
+			{Name: "GetBucketLocation", HTTP: "GET /{Bucket}?location", Handler: serve},
+			{Name: "ListObjectsV2", HTTP: "GET /{Bucket}?list-type=2", Handler: serve},
+			{Name: "ListObjects", HTTP: "GET /{Bucket}", Handler: serve},
+			{Name: "HeadBucket", HTTP: "HEAD /{Bucket}", Handler: serve},
+			{Name: "CreateBucket", HTTP: "PUT /{Bucket}", Handler: serve},
+			{Name: "DeleteBucket", HTTP: "DELETE /{Bucket}", Handler: serve},
+			{Name: "DeleteObjects", HTTP: "POST /{Bucket}?delete", Handler: serve},
+			{Name: "PostObject", HTTP: "POST /{Bucket}", Handler: serve},
+		},
+		Unknown: func(string) *awsproto.Error {
+			return &awsproto.Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: "The specified method is not allowed against this resource."}
+		},
+		Throttle: &awsproto.Error{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: "Please reduce your request rate."},
+		Failure:  &awsproto.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "We encountered an internal error. Please try again."},
+	}
+}
+
+// API is S3's table of operations, for the emulator's router.
+func (s *Service) API() *awsproto.API { return s.api }
+
 // WriteError writes an error in S3's XML shape.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	type errorBody struct {
-		XMLName   xml.Name `xml:"Error"`
-		Code      string   `xml:"Code"`
-		Message   string   `xml:"Message"`
-		RequestID string   `xml:"RequestId"`
-	}
-	id := awsproto.RequestID()
-	w.Header().Set("Content-Type", "application/xml")
-	w.Header().Set("x-amz-request-id", id)
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return // HEAD answers carry no body
-	}
-	_, _ = w.Write([]byte(xml.Header))
-	_ = xml.NewEncoder(w).Encode(errorBody{Code: code, Message: message, RequestID: id})
+	s3Error(w, r, status, code, message)
 }
 
 // Operation names the S3 operation a path-style request is, for the log.
 func Operation(r *http.Request) string {
-	path := strings.TrimPrefix(r.URL.Path, "/")
-	bucket, key, _ := strings.Cut(path, "/")
-	q := r.URL.Query()
-	has := func(k string) bool { _, ok := q[k]; return ok }
-	switch {
-	case bucket == "":
-		return "ListBuckets"
-	case has("uploadId"):
-		switch r.Method {
-		case http.MethodPut:
-			return "UploadPart"
-		case http.MethodPost:
-			return "CompleteMultipartUpload"
-		case http.MethodDelete:
-			return "AbortMultipartUpload"
-		}
-		return "ListParts"
-	case has("uploads"):
-		if r.Method == http.MethodPost {
-			return "CreateMultipartUpload"
-		}
-		return "ListMultipartUploads"
-	case key != "":
-		switch r.Method {
-		case http.MethodGet:
-			return "GetObject"
-		case http.MethodHead:
-			return "HeadObject"
-		case http.MethodPut:
-			if r.Header.Get("X-Amz-Copy-Source") != "" {
-				return "CopyObject"
-			}
-			return "PutObject"
-		case http.MethodDelete:
-			return "DeleteObject"
-		}
-	default:
-		switch r.Method {
-		case http.MethodGet:
-			switch {
-			case has("location"):
-				return "GetBucketLocation"
-			case has("versioning"):
-				return "GetBucketVersioning"
-			case has("versions"):
-				return "ListObjectVersions"
-			case q.Get("list-type") == "2":
-				return "ListObjectsV2"
-			}
-			return "ListObjects"
-		case http.MethodHead:
-			return "HeadBucket"
-		case http.MethodPut:
-			if has("versioning") {
-				return "PutBucketVersioning"
-			}
-			return "CreateBucket"
-		case http.MethodDelete:
-			return "DeleteBucket"
-		case http.MethodPost:
-			if has("delete") {
-				return "DeleteObjects"
-			}
-			return "PostObject"
-		}
-	}
-	return r.Method
+	return operations.Route(r).Name
 }
+
+// operations is the table for naming requests alone.
+var operations = (&Service{}).newAPI()

@@ -221,7 +221,9 @@ func TestSecondOpenFailsInsteadOfHanging(t *testing.T) {
 	}
 }
 
+// TestOperation: S3's table names requests as gofakes3 tells them apart.
 func TestOperation(t *testing.T) {
+	api := newService(t, "").API()
 	cases := map[string]string{
 		"GET /":                                 "ListBuckets",
 		"PUT /b":                                "CreateBucket",
@@ -238,11 +240,15 @@ func TestOperation(t *testing.T) {
 		"DELETE /b/k?uploadId=u":                "AbortMultipartUpload",
 		"GET /b/k?versionId=3":                  "GetObject",
 		"PUT /b/k?x-id=PutObject&extra=ignored": "PutObject",
+		"PUT /b/k?x-id=CopyObject":              "CopyObject",
+		"GET /b?versioning":                     "GetBucketVersioning",
+		"GET /b/dir/":                           "GetObject",
+		"PATCH /b/k":                            "PATCH /b/k",
 	}
 	for in, want := range cases {
 		method, target, _ := strings.Cut(in, " ")
 		r := httptest.NewRequest(method, target, nil)
-		if got := s3.Operation(r); got != want {
+		if got := api.Route(r).Name; got != want {
 			t.Errorf("Operation(%s) = %s, want %s", in, got, want)
 		}
 	}
