@@ -44,12 +44,9 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
 	case "/_emulator/health":
-		services := map[string]string{"iam": "running", "sts": "running", "s3": "running", "ecr": "unavailable", "registry": "unavailable", "lambda": "unavailable"}
-		if e.ecr != nil {
-			services["ecr"], services["registry"] = "running", "running"
-		}
-		if e.lambda != nil {
-			services["lambda"] = "running"
+		services := map[string]string{}
+		for _, name := range e.serviceNames() {
+			services[name] = "running"
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"status":   "running",

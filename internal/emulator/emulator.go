@@ -4,11 +4,30 @@
 // through an endpoint override. It accepts any credentials; the account is
 // 000000000000.
 //
+// Every service declares one table of operations, an awsproto.API (ECR
+// declares two: its API and its registry). A row is the operation's name,
+// how it is matched (X-Amz-Target for awsJson, Action for awsQuery, an
+// @http binding such as "GET /2015-03-31/functions/{FunctionName}" for the
+// REST protocols) and its handler, whose input type the protocol decodes.
+// Handlers return *awsproto.Error, the one error type, which writes itself
+// in the service's protocol. The router, the fault injector and the request
+// log all go by the row's name, so a route exists in exactly one place.
+//
 // Routing, as LocalStack does it: /_emulator/* is the admin API; otherwise
 // the SigV4 credential scope's service (Authorization header or presigned
-// X-Amz-Credential) decides, then /v2/ (the OCI registry), X-Amz-Target (ECR),
-// a dated path (Lambda) and a form Action (IAM or STS); anything else is
-// path-style S3.
+// X-Amz-Credential) picks the table whose SigningNames hold it; an unsigned
+// request goes to the table that claims it (API.Claims: its X-Amz-Target
+// prefix, its Actions, the first segment of its paths); a form POST no table
+// claims is IAM's, and anything else is path-style S3. The table then picks
+// the row.
+//
+// To add an operation: a row in the service's table and its handler. To add
+// a service (Step Functions over awsJson1_0 with TargetPrefix
+// "AWSStepFunctions.", EventBridge Scheduler over restJson1): a package with
+// its state and an API() returning its table, with SigningNames ("states",
+// "scheduler"), its Unknown, Throttle and Failure errors; then one line in
+// Start's list of tables. Its faults, request counts and health entry follow
+// from the table.
 //
 // Admin API:
 //
@@ -18,12 +37,14 @@
 //	GET      /_emulator/invocations  Lambda invocations per function
 //	GET      /_emulator/requests counts by service, operation and status
 //
-// Faults use each service's own errors, which the SDK's standard retryer
-// retries: Lambda TooManyRequestsException 429 and ServiceException 500, ECR
-// ThrottlingException 400 and ServerException 500, IAM/STS Throttling 400 and
-// ServiceFailure/InternalFailure 500, S3 SlowDown 503 and InternalError 500.
-// The status codes are AWS's own, not one 429 for all. Admin paths never get
-// faults; the registry gets them only when "registry" is named in services.
+// Faults answer with each service's own errors, the Throttle and Failure of
+// its table, which the SDK's standard retryer retries: Lambda
+// TooManyRequestsException 429 and ServiceException 500, ECR
+// ThrottlingException 400 and ServerException 500, IAM/STS Throttling 400
+// and ServiceFailure/InternalFailure 500, S3 SlowDown 503 and InternalError
+// 500. The status codes are AWS's own, not one 429 for all. Admin paths
+// never get faults; the registry gets them only when "registry" is named in
+// services (its table's FaultsOnlyWhenNamed).
 package emulator
 
 import (
@@ -37,6 +58,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
@@ -78,6 +100,10 @@ type Emulator struct {
 	url      string
 	faults   *faultState
 	requests requestLog
+	// apis are the services' operation tables, in the order unsigned
+	// requests are matched against them. Routing, fault injection and the
+	// request log go by them.
+	apis []*awsproto.API
 
 	iam    *iam.Service
 	s3     *s3.Service
@@ -93,14 +119,15 @@ type Emulator struct {
 
 // ecrBackend is what the root needs of the ECR service.
 type ecrBackend interface {
-	http.Handler
+	API() *awsproto.API
+	RegistryAPI() *awsproto.API
 	Reset()
 	Close() error
 }
 
 // lambdaBackend is what the root needs of the Lambda service.
 type lambdaBackend interface {
-	http.Handler
+	API() *awsproto.API
 	Reset()
 	Close() error
 	Invocations() map[string]int
@@ -126,9 +153,11 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("emulator: faults: %w", err)
 	}
 	e := &Emulator{
-		opts:   opts,
-		log:    opts.Logger,
-		faults: newFaultState(opts.Faults, delay),
+		opts: opts,
+		log:  opts.Logger,
+		// The faults are set once the services run: their names are
+		// checked against the services' tables.
+		faults: newFaultState(Faults{}, delay),
 		served: make(chan struct{}),
 	}
 	if e.log == nil {
@@ -153,6 +182,16 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := e.wire(ctx); err != nil {
 		_ = e.ln.Close()
 		return nil, errors.Join(err, e.closeServices())
+	}
+	// Every service's table, in the order unsigned requests are matched. A
+	// new service is one entry here.
+	e.apis = []*awsproto.API{
+		e.lambda.API(), e.ecr.API(), e.ecr.RegistryAPI(), e.iam.IAMAPI(), e.iam.STSAPI(), e.s3.API(),
+	}
+	e.faults.services = e.serviceNames()
+	if err := e.faults.set(opts.Faults); err != nil {
+		_ = e.ln.Close()
+		return nil, errors.Join(fmt.Errorf("emulator: faults: %w", err), e.closeServices())
 	}
 
 	e.srv = &http.Server{

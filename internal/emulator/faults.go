@@ -1,15 +1,10 @@
 package emulator
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
-	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
 )
 
 // Faults are the failures the emulator injects on purpose, so that a
@@ -28,16 +23,16 @@ type Faults struct {
 	// TransitionDelayMS, when set, replaces Options.TransitionDelay for
 	// Lambda's Pending→Active and InProgress→Successful transitions.
 	TransitionDelayMS *int `json:"transition_delay_ms,omitempty"`
-	// Services limits the faults to these services (lambda, ecr, s3, iam,
-	// sts, registry); empty means every AWS API service. The OCI registry
-	// under /v2/ gets faults only when named here: Docker and the registry
-	// client have retry rules of their own that AWS's do not describe.
+	// Services limits the faults to these services, by the names of their
+	// operation tables (lambda, ecr, registry, s3, iam, sts); empty means
+	// every AWS API service. The OCI registry under /v2/ gets faults only
+	// when named here: Docker and the registry client have retry rules of
+	// their own that AWS's do not describe.
 	Services []string `json:"services"`
 }
 
-var faultServices = []string{"lambda", "ecr", "s3", "iam", "sts", "registry"}
-
-// Validate reports settings that make no sense.
+// Validate reports rates and delays that make no sense. Service names are
+// checked against the services an emulator runs, by Start and SetFaults.
 func (f Faults) Validate() error {
 	switch {
 	case f.ThrottleRate < 0 || f.ThrottleRate > 1:
@@ -49,17 +44,24 @@ func (f Faults) Validate() error {
 	case f.TransitionDelayMS != nil && *f.TransitionDelayMS < 0:
 		return fmt.Errorf("transition_delay_ms %d is negative", *f.TransitionDelayMS)
 	}
+	return nil
+}
+
+// validateServices reports a service name that is not one of known.
+func (f Faults) validateServices(known []string) error {
 	for _, s := range f.Services {
-		if !slices.Contains(faultServices, s) {
-			return fmt.Errorf("unknown service %q in services (known: %v)", s, faultServices)
+		if !slices.Contains(known, s) {
+			return fmt.Errorf("unknown service %q in services (known: %v)", s, known)
 		}
 	}
 	return nil
 }
 
-func (f Faults) applies(service string) bool {
+// applies says whether faults apply to a service; onlyWhenNamed is its
+// table's FaultsOnlyWhenNamed.
+func (f Faults) applies(service string, onlyWhenNamed bool) bool {
 	if len(f.Services) == 0 {
-		return service != "registry"
+		return !onlyWhenNamed
 	}
 	return slices.Contains(f.Services, service)
 }
@@ -87,6 +89,7 @@ func (k faultKind) String() string {
 // a test of the SDK's retryer passes or fails the same way every run.
 type faultState struct {
 	baseDelay time.Duration
+	services  []string // the services' names, once they run; set checks against them
 
 	mu  sync.Mutex
 	f   Faults
@@ -113,6 +116,9 @@ func (s *faultState) set(f Faults) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := f.validateServices(s.services); err != nil {
+		return err
+	}
 	f.Services = slices.Clone(f.Services)
 	s.f = f
 	s.acc = map[string]*[2]float64{}
@@ -132,11 +138,13 @@ func (s *faultState) transitionDelayLocked() time.Duration {
 	return s.baseDelay
 }
 
-// decide says what to do to one request for service.
-func (s *faultState) decide(service string) (time.Duration, faultKind) {
+// decide says what to do to one request for service; onlyWhenNamed is its
+// table's FaultsOnlyWhenNamed. The fault itself is the service's own error,
+// from its table (awsproto.API's Throttle and Failure).
+func (s *faultState) decide(service string, onlyWhenNamed bool) (time.Duration, faultKind) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.f.applies(service) {
+	if !s.f.applies(service, onlyWhenNamed) {
 		return 0, noFault
 	}
 	latency := time.Duration(s.f.LatencyMS) * time.Millisecond
@@ -156,50 +164,4 @@ func (s *faultState) decide(service string) (time.Duration, faultKind) {
 		return latency, errorFault
 	}
 	return latency, noFault
-}
-
-// writeFault answers as the service itself would when throttling or failing.
-// The codes are ones the SDK's standard retryer retries: its throttle codes
-// (Throttling, ThrottlingException, TooManyRequestsException, SlowDown) and
-// any 500.
-func writeFault(w http.ResponseWriter, r *http.Request, service string, kind faultKind) {
-	throttle := kind == throttleFault
-	switch service {
-	case "lambda":
-		if throttle {
-			w.Header().Set("Retry-After", "1")
-			awsproto.RESTJSONError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
-		} else {
-			awsproto.RESTJSONError(w, http.StatusInternalServerError, "ServiceException", "The AWS Lambda service encountered an internal error.")
-		}
-	case "ecr":
-		if throttle {
-			awsproto.JSON11Error(w, http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-		} else {
-			awsproto.JSON11Error(w, http.StatusInternalServerError, "ServerException", "Internal service error")
-		}
-	case "iam", "sts":
-		if throttle {
-			awsproto.QueryError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
-		} else if service == "iam" {
-			awsproto.QueryError(w, http.StatusInternalServerError, "ServiceFailure", "The request processing has failed because of an unknown error, exception or failure.")
-		} else {
-			awsproto.QueryError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
-		}
-	case "s3":
-		if throttle {
-			s3.WriteError(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
-		} else {
-			s3.WriteError(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
-		}
-	case "registry":
-		// The OCI distribution spec's error body.
-		status, code, msg := http.StatusInternalServerError, "UNKNOWN", "internal error"
-		if throttle {
-			status, code, msg = http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many requests"
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
-	}
 }

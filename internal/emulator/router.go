@@ -2,170 +2,69 @@ package emulator
 
 import (
 	"log/slog"
-	"mime"
 	"net/http"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
-	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
-	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
 )
 
-const ecrTargetPrefix = "AmazonEC2ContainerRegistry_V20150921."
-
-// lambdaPathRE matches Lambda's REST paths, which all start with an API date.
-var lambdaPathRE = regexp.MustCompile(`^/20\d\d-\d\d-\d\d/`)
-
-// serviceOf tells which emulated service a request is for, as LocalStack
-// does: the SigV4 credential scope first, then X-Amz-Target, then the path.
-// Unsigned requests that match nothing else are S3 (presigned URLs carry
-// their scope in the query, so they are caught by the first rule).
-func serviceOf(r *http.Request) string {
-	p := r.URL.Path
-	if p == "/_emulator" || strings.HasPrefix(p, "/_emulator/") {
-		return "admin"
-	}
+// apiFor tells which emulated service a request is for, as LocalStack does:
+// the SigV4 credential scope first (the Authorization header, or a presigned
+// URL's X-Amz-Credential), then what each service's protocol routes on (its
+// X-Amz-Target prefix, its form Actions, the first segment of its paths);
+// a form POST that no table claims is IAM's, anything else is path-style
+// S3. A signed request for a service that is not emulated returns nil and
+// the scope's service name.
+func (e *Emulator) apiFor(r *http.Request) (api *awsproto.API, unknown string) {
 	if _, svc := awsproto.Scope(r); svc != "" {
-		switch svc {
-		case "s3", "iam", "sts", "lambda":
-			return svc
-		case "ecr", "api.ecr":
-			return "ecr"
-		}
-		return "unknown:" + svc
-	}
-	if p == "/v2" || strings.HasPrefix(p, "/v2/") {
-		return "registry"
-	}
-	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), ecrTargetPrefix) {
-		return "ecr"
-	}
-	if lambdaPathRE.MatchString(p) {
-		return "lambda"
-	}
-	if r.Method == http.MethodPost && p == "/" {
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-			if iam.IsSTSAction(iam.Operation(r)) {
-				return "sts"
-			}
-			return "iam"
-		}
-	}
-	return "s3"
-}
-
-// operationOf names the operation for the log.
-func operationOf(service string, r *http.Request) string {
-	switch service {
-	case "iam", "sts":
-		return iam.Operation(r)
-	case "ecr":
-		return strings.TrimPrefix(r.Header.Get("X-Amz-Target"), ecrTargetPrefix)
-	case "lambda":
-		return lambdaOperation(r)
-	case "registry":
-		return registryOperation(r)
-	case "s3":
-		return s3.Operation(r)
-	case "admin":
-		return r.Method + " " + strings.TrimPrefix(r.URL.Path, "/_emulator")
-	}
-	return r.Method + " " + r.URL.Path
-}
-
-var lambdaOps = []struct {
-	re  *regexp.Regexp
-	ops map[string]string // by method
-}{
-	{regexp.MustCompile(`^/2015-03-31/functions/?$`), map[string]string{"GET": "ListFunctions", "POST": "CreateFunction"}},
-	{regexp.MustCompile(`^/2015-03-31/functions/[^/]+/?$`), map[string]string{"GET": "GetFunction", "DELETE": "DeleteFunction"}},
-	{regexp.MustCompile(`^/2015-03-31/functions/[^/]+/configuration/?$`), map[string]string{"GET": "GetFunctionConfiguration", "PUT": "UpdateFunctionConfiguration"}},
-	{regexp.MustCompile(`^/2015-03-31/functions/[^/]+/code/?$`), map[string]string{"PUT": "UpdateFunctionCode"}},
-	{regexp.MustCompile(`^/2015-03-31/functions/[^/]+/invocations/?$`), map[string]string{"POST": "Invoke"}},
-	{regexp.MustCompile(`^/2015-03-31/functions/[^/]+/versions/?$`), map[string]string{"GET": "ListVersionsByFunction", "POST": "PublishVersion"}},
-	{regexp.MustCompile(`^/2017-03-31/tags/.+$`), map[string]string{"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}},
-	{regexp.MustCompile(`^/2016-08-19/account-settings/?$`), map[string]string{"GET": "GetAccountSettings"}},
-}
-
-func lambdaOperation(r *http.Request) string {
-	for _, o := range lambdaOps {
-		if o.re.MatchString(r.URL.Path) {
-			if op, ok := o.ops[r.Method]; ok {
-				return op
+		for _, a := range e.apis {
+			if slices.Contains(a.SigningNames, svc) {
+				return a, ""
 			}
 		}
+		return nil, svc
 	}
-	return r.Method + " " + r.URL.Path
+	for _, a := range e.apis {
+		if a.Claims(r) {
+			return a, ""
+		}
+	}
+	if awsproto.IsForm(r) {
+		return e.api("iam"), ""
+	}
+	return e.api("s3"), ""
 }
 
-// registryOperation names OCI distribution API calls after the spec's
-// endpoints.
-func registryOperation(r *http.Request) string {
-	p := r.URL.Path
-	switch {
-	case p == "/v2" || p == "/v2/":
-		return "Ping"
-	case p == "/v2/_catalog":
-		return "Catalog"
-	case strings.Contains(p, "/blobs/uploads"):
-		switch r.Method {
-		case http.MethodPost:
-			return "StartUpload"
-		case http.MethodPatch:
-			return "UploadChunk"
-		case http.MethodPut:
-			return "CompleteUpload"
-		case http.MethodDelete:
-			return "CancelUpload"
+// api returns the table of the named service.
+func (e *Emulator) api(name string) *awsproto.API {
+	for _, a := range e.apis {
+		if a.Name == name {
+			return a
 		}
-		return "UploadStatus"
-	case strings.Contains(p, "/blobs/"):
-		return map[string]string{"GET": "GetBlob", "HEAD": "HeadBlob", "DELETE": "DeleteBlob"}[r.Method]
-	case strings.Contains(p, "/manifests/"):
-		return map[string]string{"GET": "GetManifest", "HEAD": "HeadManifest", "PUT": "PutManifest", "DELETE": "DeleteManifest"}[r.Method]
-	case strings.HasSuffix(p, "/tags/list"):
-		return "ListTags"
 	}
-	return r.Method + " " + p
+	return nil
+}
+
+// serviceNames are the services the emulator runs, by their tables' names.
+func (e *Emulator) serviceNames() []string {
+	names := make([]string, 0, len(e.apis))
+	for _, a := range e.apis {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+func isAdmin(r *http.Request) bool {
+	return r.URL.Path == "/_emulator" || strings.HasPrefix(r.URL.Path, "/_emulator/")
 }
 
 // ServeHTTP routes one request, injects faults and logs it.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	service := serviceOf(r)
-	op := operationOf(service, r)
 	rec := &recorder{ResponseWriter: w}
-	var fault faultKind
-
-	switch {
-	case service == "admin":
-		e.serveAdmin(rec, r)
-	case strings.HasPrefix(service, "unknown:"):
-		awsproto.JSON11Error(rec, http.StatusNotImplemented, "UnknownService",
-			"service "+strings.TrimPrefix(service, "unknown:")+" is not emulated; emulated: lambda, ecr, s3, iam, sts")
-	default:
-		var latency time.Duration
-		latency, fault = e.faults.decide(service)
-		if latency > 0 {
-			select {
-			case <-time.After(latency):
-			case <-r.Context().Done():
-			}
-		}
-		if fault != noFault {
-			writeFault(rec, r, service, fault)
-			break
-		}
-		h := e.handler(service)
-		if h == nil {
-			awsproto.JSON11Error(rec, http.StatusNotImplemented, "ServiceUnavailable", service+" is not available in this emulator")
-			break
-		}
-		h.ServeHTTP(rec, r)
-	}
-
+	service, op, fault := e.serve(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
@@ -190,23 +89,41 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
-// handler returns the service's handler, nil when it is not running.
-func (e *Emulator) handler(service string) http.Handler {
-	switch service {
-	case "iam":
-		return http.HandlerFunc(e.iam.ServeIAM)
-	case "sts":
-		return http.HandlerFunc(e.iam.ServeSTS)
-	case "s3":
-		return e.s3
-	case "ecr", "registry":
-		if e.ecr != nil {
-			return e.ecr
+// serve answers one request and names it for the log: the service, and the
+// operation from the service's table (or what the request asked for, when
+// the table has no such row).
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) (service, op string, fault faultKind) {
+	if isAdmin(r) {
+		e.serveAdmin(w, r)
+		return "admin", r.Method + " " + strings.TrimPrefix(r.URL.Path, "/_emulator"), noFault
+	}
+	api, unknown := e.apiFor(r)
+	if api == nil {
+		var signed []string
+		for _, a := range e.apis {
+			if len(a.SigningNames) > 0 {
+				signed = append(signed, a.Name)
+			}
 		}
-	case "lambda":
-		if e.lambda != nil {
-			return e.lambda
+		awsproto.Errorf(http.StatusNotImplemented, "UnknownService", "service %s is not emulated; emulated: %s",
+			unknown, strings.Join(signed, ", ")).Write(w, r, awsproto.AWSJSON11)
+		return "unknown:" + unknown, r.Method + " " + r.URL.Path, noFault
+	}
+	rt := api.Route(r)
+	latency, fault := e.faults.decide(api.Name, api.FaultsOnlyWhenNamed)
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
 		}
 	}
-	return nil
+	switch fault {
+	case throttleFault:
+		api.Throttle.Write(w, r, api.Protocol)
+	case errorFault:
+		api.Failure.Write(w, r, api.Protocol)
+	default:
+		api.Serve(w, r, rt)
+	}
+	return api.Name, rt.Name, fault
 }

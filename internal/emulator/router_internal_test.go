@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +12,32 @@ func sigv4(service string) string {
 	return "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/" + service + "/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc"
 }
 
-func TestServiceOf(t *testing.T) {
+// startInternal starts an emulator for the tests inside the package, which
+// cannot use emulatortest. Nothing here needs Docker.
+func startInternal(t *testing.T) *Emulator {
+	t.Helper()
+	e, err := Start(context.Background(), Options{TransitionDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// routed serves r and returns the service and operation the request log
+// names it by.
+func routed(t *testing.T, e *Emulator, r *http.Request) (service, op string) {
+	t.Helper()
+	e.ServeHTTP(httptest.NewRecorder(), r)
+	reqs := e.Requests()
+	last := reqs[len(reqs)-1]
+	return last.Service, last.Operation
+}
+
+// TestRouting: which service and operation the router and the request log
+// name a request by, from its SigV4 scope, X-Amz-Target, form Action or path.
+func TestRouting(t *testing.T) {
+	e := startInternal(t)
 	form := func(body string) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
@@ -24,81 +50,76 @@ func TestServiceOf(t *testing.T) {
 		}
 		return r
 	}
-	ecrTarget := req(http.MethodPost, "/", "")
-	ecrTarget.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories")
+	target := func(auth, op string) *http.Request {
+		r := req(http.MethodPost, "/", auth)
+		r.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921."+op)
+		return r
+	}
+	arn := "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Af"
 
 	cases := []struct {
-		name string
-		r    *http.Request
-		want string
+		name        string
+		r           *http.Request
+		service, op string
 	}{
-		{"admin", req(http.MethodGet, "/_emulator/health", ""), "admin"},
-		{"signed iam", req(http.MethodPost, "/", sigv4("iam")), "iam"},
-		{"signed sts", req(http.MethodPost, "/", sigv4("sts")), "sts"},
-		{"signed s3 bucket named v2", req(http.MethodGet, "/v2/key", sigv4("s3")), "s3"},
-		{"signed ecr", req(http.MethodPost, "/", sigv4("ecr")), "ecr"},
-		{"signed lambda", req(http.MethodGet, "/2015-03-31/functions/f", sigv4("lambda")), "lambda"},
-		{"signed other", req(http.MethodPost, "/", sigv4("dynamodb")), "unknown:dynamodb"},
-		{"presigned s3", req(http.MethodGet, "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fs3%2Faws4_request", ""), "s3"},
-		{"registry ping", req(http.MethodGet, "/v2/", ""), "registry"},
-		{"registry blob", req(http.MethodHead, "/v2/repo/blobs/sha256:ab", "Basic QVdTOng="), "registry"},
-		{"ecr by target", ecrTarget, "ecr"},
-		{"lambda by path", req(http.MethodPost, "/2015-03-31/functions/f/invocations", ""), "lambda"},
-		{"unsigned sts form", form("Action=GetCallerIdentity&Version=2011-06-15"), "sts"},
-		{"unsigned iam form", form("Action=GetRole&RoleName=r&Version=2010-05-08"), "iam"},
-		{"unsigned s3", req(http.MethodGet, "/bucket/key", ""), "s3"},
+		{"admin", req(http.MethodGet, "/_emulator/health", ""), "admin", "GET /health"},
+		{"admin faults", req(http.MethodPost, "/_emulator/faults", ""), "admin", "POST /faults"},
+		{"signed iam", func() *http.Request {
+			r := form("Action=GetRole&RoleName=r")
+			r.Header.Set("Authorization", sigv4("iam"))
+			return r
+		}(), "iam", "GetRole"},
+		{"signed sts", func() *http.Request {
+			r := form("Action=GetCallerIdentity")
+			r.Header.Set("Authorization", sigv4("sts"))
+			return r
+		}(), "sts", "GetCallerIdentity"},
+		{"signed s3 bucket named v2", req(http.MethodGet, "/v2/key", sigv4("s3")), "s3", "GetObject"},
+		{"signed ecr", target(sigv4("ecr"), "DescribeRepositories"), "ecr", "DescribeRepositories"},
+		{"signed api.ecr", target(sigv4("api.ecr"), "GetAuthorizationToken"), "ecr", "GetAuthorizationToken"},
+		{"signed lambda", req(http.MethodGet, "/2015-03-31/functions/f", sigv4("lambda")), "lambda", "GetFunction"},
+		{"signed other", req(http.MethodPost, "/", sigv4("dynamodb")), "unknown:dynamodb", "POST /"},
+		{"presigned s3", req(http.MethodGet, "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fs3%2Faws4_request", ""), "s3", "GetObject"},
+		{"registry ping", req(http.MethodGet, "/v2/", ""), "registry", "Ping"},
+		{"registry blob", req(http.MethodHead, "/v2/repo/blobs/sha256:ab", "Basic QVdTOng="), "registry", "HeadBlob"},
+		{"registry upload", req(http.MethodPost, "/v2/repo/blobs/uploads/", ""), "registry", "StartUpload"},
+		{"registry chunk", req(http.MethodPut, "/v2/repo/blobs/uploads/123?digest=sha256:ab", ""), "registry", "CompleteUpload"},
+		{"registry nested manifest", req(http.MethodPut, "/v2/a/b/manifests/latest", ""), "registry", "PutManifest"},
+		{"ecr by target", target("", "DescribeRepositories"), "ecr", "DescribeRepositories"},
+		{"ecr unknown target", target("", "PutLifecyclePolicy"), "ecr", "PutLifecyclePolicy"},
+		{"lambda create", req(http.MethodPost, "/2015-03-31/functions", ""), "lambda", "CreateFunction"},
+		{"lambda list", req(http.MethodGet, "/2015-03-31/functions/", ""), "lambda", "ListFunctions"},
+		{"lambda delete", req(http.MethodDelete, "/2015-03-31/functions/f", ""), "lambda", "DeleteFunction"},
+		{"lambda update configuration", req(http.MethodPut, "/2015-03-31/functions/f/configuration", ""), "lambda", "UpdateFunctionConfiguration"},
+		{"lambda get configuration", req(http.MethodGet, "/2015-03-31/functions/f/configuration", ""), "lambda", "GetFunctionConfiguration"},
+		{"lambda update code", req(http.MethodPut, "/2015-03-31/functions/f/code", ""), "lambda", "UpdateFunctionCode"},
+		{"lambda invoke", req(http.MethodPost, "/2015-03-31/functions/f/invocations", ""), "lambda", "Invoke"},
+		{"lambda tag", req(http.MethodPost, arn, ""), "lambda", "TagResource"},
+		{"lambda list tags", req(http.MethodGet, arn, ""), "lambda", "ListTags"},
+		{"lambda unknown", req(http.MethodGet, "/2015-03-31/functions/f/versions", ""), "lambda", "GET /2015-03-31/functions/f/versions"},
+		{"unsigned sts form", form("Action=GetCallerIdentity&Version=2011-06-15"), "sts", "GetCallerIdentity"},
+		{"unsigned iam form", form("Action=GetRole&RoleName=r&Version=2010-05-08"), "iam", "GetRole"},
+		{"unsigned unknown form", form("Action=ListUsers&Version=2010-05-08"), "iam", "ListUsers"},
+		{"unsigned s3", req(http.MethodGet, "/bucket/key", ""), "s3", "GetObject"},
+		{"s3 put", req(http.MethodPut, "/bucket/key", ""), "s3", "PutObject"},
 	}
 	for _, c := range cases {
-		if got := serviceOf(c.r); got != c.want {
-			t.Errorf("%s: serviceOf = %q, want %q", c.name, got, c.want)
+		if svc, op := routed(t, e, c.r); svc != c.service || op != c.op {
+			t.Errorf("%s: logged as %s %s, want %s %s", c.name, svc, op, c.service, c.op)
 		}
-	}
-}
-
-func TestOperationOf(t *testing.T) {
-	cases := []struct {
-		service, method, target, want string
-	}{
-		{"lambda", "POST", "/2015-03-31/functions", "CreateFunction"},
-		{"lambda", "GET", "/2015-03-31/functions/", "ListFunctions"},
-		{"lambda", "GET", "/2015-03-31/functions/f", "GetFunction"},
-		{"lambda", "DELETE", "/2015-03-31/functions/f", "DeleteFunction"},
-		{"lambda", "PUT", "/2015-03-31/functions/f/configuration", "UpdateFunctionConfiguration"},
-		{"lambda", "GET", "/2015-03-31/functions/f/configuration", "GetFunctionConfiguration"},
-		{"lambda", "PUT", "/2015-03-31/functions/f/code", "UpdateFunctionCode"},
-		{"lambda", "POST", "/2015-03-31/functions/f/invocations", "Invoke"},
-		{"lambda", "POST", "/2017-03-31/tags/arn:aws:lambda:us-east-1:000000000000:function:f", "TagResource"},
-		{"lambda", "GET", "/2017-03-31/tags/arn:aws:lambda:us-east-1:000000000000:function:f", "ListTags"},
-		{"registry", "GET", "/v2/", "Ping"},
-		{"registry", "POST", "/v2/repo/blobs/uploads/", "StartUpload"},
-		{"registry", "PUT", "/v2/repo/blobs/uploads/123?digest=sha256:ab", "CompleteUpload"},
-		{"registry", "HEAD", "/v2/repo/blobs/sha256:ab", "HeadBlob"},
-		{"registry", "PUT", "/v2/a/b/manifests/latest", "PutManifest"},
-		{"s3", "PUT", "/bucket/key", "PutObject"},
-		{"admin", "POST", "/_emulator/faults", "POST /faults"},
-	}
-	for _, c := range cases {
-		r := httptest.NewRequest(c.method, c.target, nil)
-		if got := operationOf(c.service, r); got != c.want {
-			t.Errorf("%s %s %s: operation %q, want %q", c.service, c.method, c.target, got, c.want)
-		}
-	}
-	r := httptest.NewRequest(http.MethodPost, "/", nil)
-	r.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken")
-	if got := operationOf("ecr", r); got != "GetAuthorizationToken" {
-		t.Errorf("ecr operation = %q", got)
 	}
 }
 
 func TestFaultSpread(t *testing.T) {
 	s := newFaultState(Faults{}, 0)
+	s.services = []string{"lambda", "registry", "s3", "iam"}
 	if err := s.set(Faults{ThrottleRate: 0.5, ErrorRate: 0.25, Services: []string{"iam"}}); err != nil {
 		t.Fatal(err)
 	}
 	counts := map[faultKind]int{}
 	var pattern []faultKind
 	for range 100 {
-		_, k := s.decide("iam")
+		_, k := s.decide("iam", false)
 		counts[k]++
 		pattern = append(pattern, k)
 	}
@@ -111,23 +132,23 @@ func TestFaultSpread(t *testing.T) {
 			t.Fatalf("two throttles in a row at %d with rate 0.5", i)
 		}
 	}
-	if _, k := s.decide("s3"); k != noFault {
+	if _, k := s.decide("s3", false); k != noFault {
 		t.Error("s3 got a fault though services names only iam")
 	}
 
 	if err := s.set(Faults{ThrottleRate: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, k := s.decide("lambda"); k != throttleFault {
+	if _, k := s.decide("lambda", false); k != throttleFault {
 		t.Error("empty services should mean every API service")
 	}
-	if _, k := s.decide("registry"); k != noFault {
+	if _, k := s.decide("registry", true); k != noFault {
 		t.Error("the registry got a fault without being named")
 	}
 	if err := s.set(Faults{ErrorRate: 1, Services: []string{"registry"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, k := s.decide("registry"); k != errorFault {
+	if _, k := s.decide("registry", true); k != errorFault {
 		t.Error("the registry, named, got no fault")
 	}
 }
@@ -139,14 +160,25 @@ func TestFaultsValidate(t *testing.T) {
 		{ErrorRate: -0.1},
 		{LatencyMS: -1},
 		{TransitionDelayMS: &neg},
-		{Services: []string{"dynamodb"}},
 	} {
 		if f.Validate() == nil {
 			t.Errorf("%+v validated", f)
 		}
 	}
-	if err := (Faults{ThrottleRate: 1, ErrorRate: 1, LatencyMS: 5, Services: faultServices}).Validate(); err != nil {
+	// Service names are the services' tables' names.
+	e := startInternal(t)
+	if err := e.SetFaults(Faults{Services: []string{"dynamodb"}}); err == nil || !strings.Contains(err.Error(), `unknown service "dynamodb"`) {
+		t.Errorf("faults for dynamodb: %v", err)
+	}
+	want := []string{"lambda", "ecr", "registry", "iam", "sts", "s3"}
+	if got := e.serviceNames(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("services %v, want %v", got, want)
+	}
+	if err := e.SetFaults(Faults{ThrottleRate: 1, ErrorRate: 1, LatencyMS: 5, Services: want}); err != nil {
 		t.Errorf("valid faults: %v", err)
+	}
+	if _, err := Start(context.Background(), Options{Faults: Faults{Services: []string{"sqs"}}}); err == nil {
+		t.Error("Start took faults for a service it does not run")
 	}
 }
 

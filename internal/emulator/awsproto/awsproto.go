@@ -27,8 +27,6 @@ package awsproto
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/xml"
 	"net/http"
 	"regexp"
 	"strings"
@@ -60,43 +58,4 @@ func RequestID() string {
 	_, _ = rand.Read(b)
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// RESTJSONError writes an error as REST-JSON services (Lambda) do: the type in
-// X-Amzn-ErrorType and a JSON body with Type and Message.
-func RESTJSONError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.Header().Set("X-Amzn-RequestId", RequestID())
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "Message": message, "message": message})
-}
-
-// JSON11Error writes an error as awsJson1_1 services (ECR) do.
-func JSON11Error(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", RequestID())
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
-}
-
-// QueryError writes an error as awsQuery services (IAM, STS) do.
-func QueryError(w http.ResponseWriter, status int, code, message string) {
-	type errorBody struct {
-		Type    string `xml:"Type"`
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	type errorResponse struct {
-		XMLName   xml.Name  `xml:"ErrorResponse"`
-		Error     errorBody `xml:"Error"`
-		RequestID string    `xml:"RequestId"`
-	}
-	kind := "Sender"
-	if status >= 500 {
-		kind = "Receiver"
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	_ = xml.NewEncoder(w).Encode(errorResponse{Error: errorBody{Type: kind, Code: code, Message: message}, RequestID: RequestID()})
 }

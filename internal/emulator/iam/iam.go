@@ -607,22 +607,3 @@ func randomID(n int) string {
 	}
 	return string(b)
 }
-
-// Operation returns the awsQuery action of a request, parsing its form.
-func Operation(r *http.Request) string {
-	if err := r.ParseForm(); err != nil {
-		return ""
-	}
-	return r.Form.Get("Action")
-}
-
-// IsSTSAction reports whether action belongs to STS rather than IAM; used to
-// route unsigned requests.
-func IsSTSAction(action string) bool {
-	switch action {
-	case "GetCallerIdentity", "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity",
-		"GetAccessKeyInfo", "DecodeAuthorizationMessage", "GetFederationToken":
-		return true
-	}
-	return false
-}

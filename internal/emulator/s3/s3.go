@@ -183,16 +183,3 @@ func (s *Service) newAPI() *awsproto.API {
 
 // API is S3's table of operations, for the emulator's router.
 func (s *Service) API() *awsproto.API { return s.api }
-
-// WriteError writes an error in S3's XML shape.
-func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	s3Error(w, r, status, code, message)
-}
-
-// Operation names the S3 operation a path-style request is, for the log.
-func Operation(r *http.Request) string {
-	return operations.Route(r).Name
-}
-
-// operations is the table for naming requests alone.
-var operations = (&Service{}).newAPI()
