@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -360,5 +362,56 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	_ = obj.Body.Close()
 	if string(b) != `{"x":1}` {
 		t.Errorf("object after restart = %q", b)
+	}
+}
+
+// TestUnknownOperationThroughTheSDK: an operation a service's table does
+// not have reaches the SDK as that service's own error, with its code and
+// status, and is logged under the service.
+func TestUnknownOperationThroughTheSDK(t *testing.T) {
+	ctx := context.Background()
+	e := emulatortest.Start(t)
+	cfg := emulatortest.Config(t, e)
+	cases := []struct {
+		service, op string
+		call        func() error
+		code        string
+		status      int
+		msg         string
+	}{
+		{"lambda", "GET /2016-08-19/account-settings", func() error {
+			_, err := lambda.NewFromConfig(cfg).GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
+			return err
+		}, "UnknownOperationException", 404, "not emulated"},
+		{"ecr", "PutLifecyclePolicy", func() error {
+			_, err := ecr.NewFromConfig(cfg).PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String("r1"), LifecyclePolicyText: aws.String("{}")})
+			return err
+		}, "UnknownOperationException", 400, "The operation PutLifecyclePolicy is not supported by the emulated ECR"},
+		{"iam", "ListUsers", func() error {
+			_, err := awsiam.NewFromConfig(cfg).ListUsers(ctx, &awsiam.ListUsersInput{})
+			return err
+		}, "InvalidAction", 400, "Could not find operation ListUsers for version 2010-05-08"},
+		{"sts", "GetSessionToken", func() error {
+			_, err := sts.NewFromConfig(cfg).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+			return err
+		}, "InvalidAction", 400, "Could not find operation GetSessionToken for version 2011-06-15"},
+	}
+	for _, c := range cases {
+		t.Run(c.service, func(t *testing.T) {
+			err := c.call()
+			var ae smithy.APIError
+			var re *smithyhttp.ResponseError
+			if !errors.As(err, &ae) || !errors.As(err, &re) {
+				t.Fatalf("err = %v, want an API error", err)
+			}
+			if ae.ErrorCode() != c.code || re.HTTPStatusCode() != c.status || !strings.Contains(ae.ErrorMessage(), c.msg) {
+				t.Errorf("got %s %d %q, want %s %d containing %q", ae.ErrorCode(), re.HTTPStatusCode(), ae.ErrorMessage(), c.code, c.status, c.msg)
+			}
+			if count(e, func(r emulator.Request) bool {
+				return r.Service == c.service && r.Operation == c.op && r.Status == c.status
+			}) != 1 {
+				t.Errorf("request log has no single %s %s %d: %+v", c.service, c.op, c.status, e.Requests())
+			}
+		})
 	}
 }

@@ -2,10 +2,14 @@ package emulator
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
 )
 
 func sigv4(service string) string {
@@ -199,5 +203,167 @@ func TestTransitionDelay(t *testing.T) {
 	}
 	if got := *s.get().TransitionDelayMS; got != 200 {
 		t.Errorf("after clearing, transition_delay_ms = %d, want the 200 default back", got)
+	}
+}
+
+// wireError reads the error code a response carries, the way the
+// protocol's SDK deserializer finds it, and says whether the response has
+// the protocol's content type.
+func wireError(t *testing.T, p awsproto.Protocol, w *httptest.ResponseRecorder) (code string, typed bool) {
+	t.Helper()
+	ct := w.Header().Get("Content-Type")
+	body := w.Body.Bytes()
+	switch p {
+	case awsproto.AWSJSON10, awsproto.AWSJSON11:
+		var b struct {
+			Type    string `json:"__type"`
+			Message *string
+		}
+		if json.Unmarshal(body, &b) != nil || b.Message == nil {
+			t.Errorf("%s error body %q", p, body)
+		}
+		return b.Type, strings.HasPrefix(ct, "application/x-amz-json-1.")
+	case awsproto.RESTJSON:
+		var b struct{ Message, Type string }
+		if json.Unmarshal(body, &b) != nil {
+			t.Errorf("%s error body %q", p, body)
+		}
+		return w.Header().Get("X-Amzn-ErrorType"), ct == "application/json"
+	case awsproto.AWSQuery:
+		var b struct {
+			Error struct{ Type, Code, Message string }
+		}
+		if xml.Unmarshal(body, &b) != nil || b.Error.Type == "" {
+			t.Errorf("%s error body %q", p, body)
+		}
+		return b.Error.Code, ct == "text/xml"
+	case awsproto.RESTXML:
+		var b struct{ Code, Message string }
+		if len(body) > 0 && xml.Unmarshal(body, &b) != nil {
+			t.Errorf("%s error body %q", p, body)
+		}
+		return b.Code, ct == "application/xml"
+	case awsproto.OCIDistribution:
+		var b struct {
+			Errors []struct{ Code, Message string }
+		}
+		if json.Unmarshal(body, &b) != nil || len(b.Errors) != 1 {
+			t.Errorf("%s error body %q", p, body)
+			return "", false
+		}
+		return b.Errors[0].Code, ct == "application/json"
+	}
+	t.Fatalf("no reader for protocol %s", p)
+	return "", false
+}
+
+// unknownRequest is a request for an operation api does not have: a target
+// or Action that no row names, or a method its first path does not take.
+func unknownRequest(api *awsproto.API) *http.Request {
+	r := api.Example(&api.Operations[0])
+	switch api.Protocol {
+	case awsproto.AWSJSON10, awsproto.AWSJSON11:
+		r.Header.Set("X-Amz-Target", api.TargetPrefix+"NoSuchOperation")
+	case awsproto.AWSQuery:
+		r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader("Action=NoSuchOperation"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Authorization", sigv4(api.SigningNames[0]))
+	default:
+		r.Method = "PATCH"
+	}
+	return r
+}
+
+// TestUnknownOperationShapes: for every service, a request for an operation
+// its table does not have gets that service's own error, in its protocol,
+// and the log names the service.
+func TestUnknownOperationShapes(t *testing.T) {
+	e := startInternal(t)
+	for _, api := range e.apis {
+		t.Run(api.Name, func(t *testing.T) {
+			r := unknownRequest(api)
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, r)
+			want := api.Unknown("NoSuchOperation")
+			code, typed := wireError(t, api.Protocol, w)
+			if w.Code != want.Status || code != want.Code || !typed {
+				t.Errorf("answered %d %q (%s), want %d %s in %s", w.Code, code, w.Header().Get("Content-Type"), want.Status, want.Code, api.Protocol)
+			}
+			last := e.Requests()[len(e.Requests())-1]
+			if last.Service != api.Name {
+				t.Errorf("logged as service %s", last.Service)
+			}
+		})
+	}
+}
+
+// TestEveryOperationIsRouted: every row of every service's table is
+// reachable through the router, which sends it to its service and row, and
+// the request log names it by the row's name.
+func TestEveryOperationIsRouted(t *testing.T) {
+	e := startInternal(t)
+	n := 0
+	for _, api := range e.apis {
+		for i := range api.Operations {
+			op := &api.Operations[i]
+			r := api.Example(op)
+			if got, _ := e.apiFor(r); got != api {
+				t.Errorf("%s %s: routed to %v", api.Name, op.Name, got)
+				continue
+			}
+			if rt := api.Route(r); rt.Op == nil || rt.Op.Name != op.Name || rt.Op.HTTP != op.HTTP {
+				t.Errorf("%s %s (%s): resolves to %+v", api.Name, op.Name, op.HTTP, rt.Op)
+				continue
+			}
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, api.Example(op))
+			last := e.Requests()[len(e.Requests())-1]
+			if last.Service != api.Name || last.Operation != op.Name {
+				t.Errorf("%s %s: logged as %s %s", api.Name, op.Name, last.Service, last.Operation)
+			}
+			if u := api.Unknown(op.Name); w.Code == u.Status {
+				if code, _ := wireError(t, api.Protocol, w); code == u.Code {
+					t.Errorf("%s %s: answered as an unknown operation", api.Name, op.Name)
+				}
+			}
+			n++
+		}
+	}
+	if n < 60 {
+		t.Errorf("only %d operations in the tables", n)
+	}
+}
+
+// TestFaultsNameEveryOperation: with every request failing, each row of each
+// table gets its service's own 500 in its protocol, and the log names the
+// operation and the fault.
+func TestFaultsNameEveryOperation(t *testing.T) {
+	e := startInternal(t)
+	if err := e.SetFaults(Faults{ErrorRate: 1, Services: e.serviceNames()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, api := range e.apis {
+		for i := range api.Operations {
+			op := &api.Operations[i]
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, api.Example(op))
+			last := e.Requests()[len(e.Requests())-1]
+			if last.Service != api.Name || last.Operation != op.Name || last.Fault != "error" || last.Status != api.Failure.Status {
+				t.Errorf("%s %s: logged %+v", api.Name, op.Name, last)
+			}
+			if code, typed := wireError(t, api.Protocol, w); code != api.Failure.Code && !(api.Protocol == awsproto.RESTXML && w.Body.Len() == 0) || !typed {
+				t.Errorf("%s %s: fault answered %d %q", api.Name, op.Name, w.Code, w.Body)
+			}
+		}
+	}
+	// Throttles are each service's own too: Lambda's 429 carries Retry-After.
+	if err := e.SetFaults(Faults{ThrottleRate: 1, Services: []string{"lambda"}}); err != nil {
+		t.Fatal(err)
+	}
+	lambda := e.api("lambda")
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, lambda.Example(&lambda.Operations[0]))
+	if code, _ := wireError(t, awsproto.RESTJSON, w); w.Code != 429 || code != "TooManyRequestsException" || w.Header().Get("Retry-After") != "1" {
+		t.Errorf("lambda throttle answered %d %s %v", w.Code, code, w.Header())
 	}
 }
