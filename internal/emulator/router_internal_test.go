@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -306,6 +307,9 @@ func TestEveryOperationIsRouted(t *testing.T) {
 	for _, api := range e.apis {
 		for i := range api.Operations {
 			op := &api.Operations[i]
+			if in := op.Handler.Input(); in != nil && in.Kind() != reflect.Struct {
+				t.Errorf("%s %s: input type %s is not a struct", api.Name, op.Name, in)
+			}
 			r := api.Example(op)
 			if got, _ := e.apiFor(r); got != api {
 				t.Errorf("%s %s: routed to %v", api.Name, op.Name, got)

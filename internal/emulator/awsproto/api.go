@@ -113,7 +113,6 @@ type Call struct {
 	// Writer is for handlers that answer in their own way; once they
 	// write, the protocol writes nothing more.
 	Writer http.ResponseWriter
-	API    *API
 	Op     *Operation
 }
 
@@ -254,7 +253,7 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, rt Route) {
 		return
 	}
 	tw := &trackingWriter{ResponseWriter: w}
-	out, err := h.serve(&Call{Request: r, Writer: tw, API: a, Op: rt.Op}, in.Interface())
+	out, err := h.serve(&Call{Request: r, Writer: tw, Op: rt.Op}, in.Interface())
 	if tw.wrote {
 		return
 	}

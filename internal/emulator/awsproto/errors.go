@@ -80,19 +80,12 @@ func Errorf(status int, code, format string, args ...any) *Error {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// WithMessage returns a copy of e with another message.
-func (e *Error) WithMessage(msg string) *Error {
-	c := *e
-	c.Message = msg
-	return &c
-}
-
 // Write answers with e in protocol p. The request id is the one the response
 // already carries, or a new one.
 func (e *Error) Write(w http.ResponseWriter, r *http.Request, p Protocol) {
 	h := w.Header()
 	for k, v := range e.Header {
-		h[k] = v
+		h[http.CanonicalHeaderKey(k)] = v
 	}
 	switch p {
 	case AWSJSON10, AWSJSON11:
