@@ -28,21 +28,26 @@ type Store struct {
 	presign *s3.PresignClient
 	bucket  string
 	prefix  string
-	ttl     time.Duration
 	// pageSize is ListObjectsV2's MaxKeys; 0 is S3's default (1000).
 	pageSize int32
 }
 
-// NewStore returns a store on bucket under prefix. Presigned URLs live for
-// presignTTL (S3 allows up to 7 days for SigV4).
-func NewStore(api *s3.Client, bucket, prefix string, presignTTL time.Duration) *Store {
+// NewStore returns a store on bucket whose keys live under prefix: an
+// engine's root (its artifact store prefix and naming.Namespace).
+func NewStore(api *s3.Client, bucket, prefix string) *Store {
 	return &Store{
 		api:     api,
 		presign: s3.NewPresignClient(api),
 		bucket:  bucket,
 		prefix:  strings.Trim(prefix, "/"),
-		ttl:     presignTTL,
 	}
+}
+
+// Credentials returns the credentials presigned URLs are signed with, so a
+// caller can tell when they expire: a URL stops working then, whatever its
+// own expiry says.
+func (s *Store) Credentials(ctx context.Context) (aws.Credentials, error) {
+	return s.api.Options().Credentials.Retrieve(ctx)
 }
 
 // Bucket is the bucket's name.
@@ -101,8 +106,22 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // List returns every key that starts with prefix, in S3's (lexical) order.
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
-	var keys []string
+	keys, _, err := s.list(ctx, prefix, "")
+	return keys, err
+}
+
+// ListDirs returns the "directories" directly under prefix (S3's common
+// prefixes with delimiter "/"), each ending in "/".
+func (s *Store) ListDirs(ctx context.Context, prefix string) ([]string, error) {
+	_, dirs, err := s.list(ctx, prefix, "/")
+	return dirs, err
+}
+
+func (s *Store) list(ctx context.Context, prefix, delimiter string) (keys, dirs []string, err error) {
 	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix}
+	if delimiter != "" {
+		in.Delimiter = &delimiter
+	}
 	if s.pageSize > 0 {
 		in.MaxKeys = &s.pageSize
 	}
@@ -110,13 +129,28 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", s.URI(prefix), reason(err))
+			return nil, nil, fmt.Errorf("listing %s: %w", s.URI(prefix), reason(err))
 		}
 		for _, o := range page.Contents {
 			keys = append(keys, aws.ToString(o.Key))
 		}
+		for _, cp := range page.CommonPrefixes {
+			dirs = append(dirs, aws.ToString(cp.Prefix))
+		}
 	}
-	return keys, nil
+	return keys, dirs, nil
+}
+
+// Exists reports whether an object is at key.
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := s.api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if isNoSuchKey(err) || httpStatus(err) == http.StatusNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking %s: %w", s.URI(key), reason(err))
+	}
+	return true, nil
 }
 
 // maxDeleteBatch is DeleteObjects' limit per request.
@@ -156,19 +190,19 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 	return nil
 }
 
-// PresignGet returns a URL that GETs key without credentials until the TTL ends.
-func (s *Store) PresignGet(ctx context.Context, key string) (string, error) {
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(s.ttl))
+// PresignGet returns a URL that GETs key without credentials for ttl.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return "", fmt.Errorf("presigning GET %s: %w", s.URI(key), err)
 	}
 	return req.URL, nil
 }
 
-// PresignPut returns a URL that PUTs key without credentials until the TTL
-// ends. No content type is signed, so the uploader may send any.
-func (s *Store) PresignPut(ctx context.Context, key string) (string, error) {
-	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(s.ttl))
+// PresignPut returns a URL that PUTs key without credentials for ttl. No
+// content type is signed, so the uploader may send any.
+func (s *Store) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return "", fmt.Errorf("presigning PUT %s: %w", s.URI(key), err)
 	}

@@ -168,7 +168,7 @@ type manifest struct {
 
 func TestStore_JSONRoundTrip(t *testing.T) {
 	f := startFakeS3(t)
-	s := NewStore(f.client, testBucket, "/team/ml/", time.Minute)
+	s := NewStore(f.client, testBucket, "/team/ml/")
 	ctx := context.Background()
 	key := OperatorKey(s.Prefix(), "wf", "train")
 	if key != "team/ml/workflows/wf/operators/train.json" {
@@ -207,7 +207,7 @@ func TestStore_JSONRoundTrip(t *testing.T) {
 
 func TestStore_GetJSONOfNonJSONNamesTheObject(t *testing.T) {
 	f := startFakeS3(t)
-	s := NewStore(f.client, testBucket, "p", time.Minute)
+	s := NewStore(f.client, testBucket, "p")
 	if _, err := f.backend.PutObject(testBucket, "p/bad.json", nil, strings.NewReader("<html>"), 6, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestStore_GetJSONOfNonJSONNamesTheObject(t *testing.T) {
 
 func TestStore_ErrorsCarryS3Reason(t *testing.T) {
 	f := startFakeS3(t)
-	s := NewStore(f.client, "no-such-bucket", "p", time.Minute)
+	s := NewStore(f.client, "no-such-bucket", "p")
 	err := s.PutJSON(context.Background(), "p/x.json", 1)
 	if err == nil || !strings.HasPrefix(err.Error(), "writing s3://no-such-bucket/p/x.json: NoSuchBucket") {
 		t.Errorf("error = %v, want the URI and S3's NoSuchBucket", err)
@@ -229,7 +229,7 @@ func TestStore_ErrorsCarryS3Reason(t *testing.T) {
 
 func TestStore_ListPaginatesPastOneThousandKeys(t *testing.T) {
 	f := startFakeS3(t)
-	s := NewStore(f.client, testBucket, "p", time.Minute)
+	s := NewStore(f.client, testBucket, "p")
 	want := f.seed(t, "p/runs/", 1050)
 	f.seed(t, "p/other/", 3)
 
@@ -247,7 +247,7 @@ func TestStore_ListPaginatesPastOneThousandKeys(t *testing.T) {
 
 func TestStore_ListSmallPages(t *testing.T) {
 	f := startFakeS3(t)
-	s := NewStore(f.client, testBucket, "", time.Minute)
+	s := NewStore(f.client, testBucket, "")
 	s.pageSize = 7
 	want := f.seed(t, "k/", 20)
 	got, err := s.List(context.Background(), "k/")
@@ -265,7 +265,7 @@ func TestStore_ListSmallPages(t *testing.T) {
 
 func TestStore_DeletePrefix(t *testing.T) {
 	f := startFakeS3(t)
-	s := NewStore(f.client, testBucket, "p", time.Minute)
+	s := NewStore(f.client, testBucket, "p")
 	ctx := context.Background()
 	f.seed(t, "p/workflows/wf/", 1100) // two DeleteObjects batches
 	keep := f.seed(t, "p/workflows/wf2/", 2)
@@ -290,15 +290,15 @@ func TestStore_DeletePrefix(t *testing.T) {
 
 func TestStore_PresignedPutAndGet(t *testing.T) {
 	f := startFakeS3(t)
-	s := NewStore(f.client, testBucket, "p", 20*time.Minute)
+	s := NewStore(f.client, testBucket, "p")
 	ctx := context.Background()
-	key := OutputKey(s.Prefix(), "run1", "train")
+	key := OutputKey(s.Prefix(), "wf", "run1", "train")
 
 	body := make([]byte, 7<<20) // over Lambda's 6 MB response limit
 	if _, err := rand.Read(body); err != nil {
 		t.Fatal(err)
 	}
-	putURL, err := s.PresignPut(ctx, key)
+	putURL, err := s.PresignPut(ctx, key, 20*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestStore_PresignedPutAndGet(t *testing.T) {
 		t.Fatalf("PUT to presigned URL: %s %s", resp.Status, msg)
 	}
 
-	getURL, err := s.PresignGet(ctx, key)
+	getURL, err := s.PresignGet(ctx, key, 20*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func mustQuery(t *testing.T, raw string) url.Values {
 }
 
 func TestStore_Names(t *testing.T) {
-	s := NewStore(s3.New(s3.Options{Region: testRegion}), "b", "a/b/", time.Minute)
+	s := NewStore(s3.New(s3.Options{Region: testRegion}), "b", "a/b/")
 	if s.Bucket() != "b" || s.Prefix() != "a/b" || s.URI("a/b/k.json") != "s3://b/a/b/k.json" {
 		t.Errorf("Bucket %q Prefix %q URI %q", s.Bucket(), s.Prefix(), s.URI("a/b/k.json"))
 	}
@@ -372,7 +372,7 @@ func TestCheckBucket(t *testing.T) {
 	if err := CheckBucket(ctx, f.client, testBucket, "team/"); err != nil {
 		t.Fatalf("CheckBucket on a writable bucket: %v", err)
 	}
-	if left, _ := NewStore(f.client, testBucket, "", time.Minute).List(ctx, ""); len(left) != 0 {
+	if left, _ := NewStore(f.client, testBucket, "").List(ctx, ""); len(left) != 0 {
 		t.Errorf("CheckBucket left its probe behind: %v", left)
 	}
 
