@@ -9,18 +9,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 )
 
 // Tag keys on the ECR repository.
 const (
-	TagEngine      = "aqueduct:engine"
+	TagEngine      = naming.TagEngine
 	TagRoleARN     = "aqueduct:role-arn"
 	TagBucket      = "aqueduct:bucket"
 	TagPrefix      = "aqueduct:prefix"
@@ -42,22 +45,26 @@ type Engine struct {
 	UserTags      map[string]string
 }
 
-// ID is the engine's id: "<region>:<repository>".
-func (e *Engine) ID() string { return ID(e.Region, e.Repository) }
+// ID is the engine's id.
+func (e *Engine) ID() ids.Engine { return ids.Engine{Region: e.Region, Repository: e.Repository} }
 
-// ID builds an engine id.
-func ID(region, repository string) string { return region + ":" + repository }
+// Root is the key prefix of everything the engine writes to its artifact
+// store: the configured prefix, then the engine's own namespace, so engines
+// sharing a bucket and prefix never mix their objects.
+func (e *Engine) Root() string {
+	return path.Join(e.Prefix, naming.Namespace(e.RegistryID, e.ID(), e.Name))
+}
 
-// ParseID splits an engine id. A bare repository name takes defaultRegion.
-func ParseID(id, defaultRegion string) (region, repository string, err error) {
-	region, repository, found := strings.Cut(id, ":")
-	if !found {
-		region, repository = defaultRegion, id
-	}
-	if region == "" || repository == "" {
-		return "", "", fmt.Errorf("engine id %q is not of the form <region>:<ecr repository>", id)
-	}
-	return region, repository, nil
+// Same reports whether other declares the same engine as e: its name and
+// artifact store. A repository whose tags record the same engine is adopted
+// (an interrupted apply, or state lost); any other engine's is refused.
+func (e *Engine) Same(other *Engine) bool {
+	return e.Name == other.Name && e.Bucket == other.Bucket && e.Prefix == other.Prefix
+}
+
+// Describe names the engine for messages about who owns something.
+func (e *Engine) Describe() string {
+	return fmt.Sprintf("engine %q (artifact store s3://%s/%s)", e.Name, e.Bucket, e.Prefix)
 }
 
 // Tags returns the tags that record e, user tags included.
@@ -181,11 +188,11 @@ func List(ctx context.Context, api ECRAPI, region string) ([]*Engine, error) {
 // engine changes within the same run.
 type Cache struct {
 	mu sync.Mutex
-	m  map[string]*Engine
+	m  map[ids.Engine]*Engine
 }
 
 // Get returns the cached engine for id or calls load.
-func (c *Cache) Get(id string, load func() (*Engine, error)) (*Engine, error) {
+func (c *Cache) Get(id ids.Engine, load func() (*Engine, error)) (*Engine, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[id]; ok {
@@ -196,14 +203,14 @@ func (c *Cache) Get(id string, load func() (*Engine, error)) (*Engine, error) {
 		return nil, err
 	}
 	if c.m == nil {
-		c.m = map[string]*Engine{}
+		c.m = map[ids.Engine]*Engine{}
 	}
 	c.m[id] = e
 	return e, nil
 }
 
 // Forget drops id from the cache.
-func (c *Cache) Forget(id string) {
+func (c *Cache) Forget(id ids.Engine) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, id)
