@@ -280,7 +280,7 @@ func TestEmulator_functionLifecycle(t *testing.T) {
 	ctx := context.Background()
 	// Long enough that the first GetFunction after CreateFunction sees Pending.
 	setFaults(t, w.e, `{"transition_delay_ms": 1500}`)
-	name := lambdafn.FunctionName("lifecycle", "train")
+	name := "lifecycle-train"
 
 	start := time.Now()
 	f := w.create(t, name)
@@ -404,7 +404,7 @@ func TestEmulator_throttlingIsRetried(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
 	setFaults(t, w.e, `{"throttle_rate": 0.5, "services": ["lambda"]}`)
-	name := lambdafn.FunctionName("throttled", "op")
+	name := "throttled-op"
 
 	w.create(t, name)
 	if _, err := w.c.Get(ctx, name); err != nil {

@@ -139,7 +139,9 @@ func New(api API, optFns ...func(*Options)) *Client {
 	return c
 }
 
-// Create creates an image function and waits until it is Active.
+// Create creates an image function and waits until it is Active. When the
+// function was created but the wait failed (or ctx ended), it returns both the
+// function as created and the error, so the caller can record what exists.
 func (c *Client) Create(ctx context.Context, cfg Config) (*Function, error) {
 	in := &lambda.CreateFunctionInput{
 		FunctionName: aws.String(cfg.Name),
@@ -163,8 +165,9 @@ func (c *Client) Create(ctx context.Context, cfg Config) (*Function, error) {
 	if len(cfg.Tags) > 0 {
 		in.Tags = cfg.Tags
 	}
-	err := c.call(ctx, cfg.Name, retryThrottle|retryIAM, func() error {
-		_, err := c.api.CreateFunction(ctx, in)
+	var created *lambda.CreateFunctionOutput
+	err := c.call(ctx, cfg.Name, retryThrottle|retryIAM, func() (err error) {
+		created, err = c.api.CreateFunction(ctx, in)
 		return err
 	})
 	if err != nil {
@@ -172,7 +175,8 @@ func (c *Client) Create(ctx context.Context, cfg Config) (*Function, error) {
 	}
 	out, err := c.waitActive(ctx, cfg.Name)
 	if err != nil {
-		return nil, err
+		// The function exists: say so, so the caller can record it.
+		return &Function{Name: cfg.Name, ARN: aws.ToString(created.FunctionArn), ImageURI: cfg.ImageURI, State: string(created.State), Tags: cfg.Tags}, err
 	}
 	return toFunction(out), nil
 }

@@ -155,9 +155,14 @@ func TestWait_timeoutSaysWhereTheFunctionIs(t *testing.T) {
 	api := newFake().on("GetFunction", fn("f", "Pending", "InProgress", "Optimizing image"))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err := quick(t, api).Create(ctx, Config{Name: "f"})
+	created, err := quick(t, api).Create(ctx, Config{Name: "f", ImageURI: "r@sha256:1"})
 	if err == nil {
 		t.Fatal("Create returned while the function stayed Pending")
+	}
+	// The function exists although the wait failed: the caller must learn
+	// that, to record it rather than orphan it.
+	if created == nil || created.Name != "f" || created.ImageURI != "r@sha256:1" {
+		t.Errorf("Create returned %+v with the wait's error, want the created function", created)
 	}
 	for _, want := range []string{"did not become Active", "state Pending", "Optimizing image"} {
 		if !strings.Contains(err.Error(), want) {
