@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -119,13 +120,25 @@ func Push(ctx context.Context, docker client.APIClient, imageID string, ref stri
 	if err := docker.ImageTag(ctx, imageID, ref); err != nil {
 		return "", fmt.Errorf("tagging image %s as %s: %w", imageID, ref, err)
 	}
-	rc, err := docker.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: auth.RegistryAuthHeader()})
-	if err != nil {
-		return "", fmt.Errorf("pushing %s: %w", ref, auth.scrub(err))
-	}
-	defer rc.Close()
-	if err := readPushStream(rc, auth, logf); err != nil {
-		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	// The registry accepted these credentials just above, so a push that
+	// fails now met a transient failure (a throttled or failed request
+	// Docker does not retry, such as its registry ping): push again.
+	delay := pushRetryDelay
+	for attempt := 1; ; attempt++ {
+		err := pushOnce(ctx, docker, ref, auth, logf)
+		if err == nil {
+			break
+		}
+		if attempt == pushAttempts || ctx.Err() != nil || !transientPushError(err) {
+			return "", fmt.Errorf("pushing %s (attempt %d of %d): %w", ref, attempt, pushAttempts, err)
+		}
+		logf(fmt.Sprintf("push failed, retrying in %s: %v", delay, err))
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("pushing %s: %w", ref, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay *= 2
 	}
 
 	d, found, err := head(ctx, ref, auth)
@@ -144,6 +157,50 @@ func Push(ctx context.Context, docker client.APIClient, imageID string, ref stri
 	}
 	logf(fmt.Sprintf("%s: digest %s", ref, d.Digest))
 	return d.Digest.String(), nil
+}
+
+// errDockerRetrying is Docker starting its own retry of a layer upload.
+var errDockerRetrying = errors.New("the registry failed a layer upload")
+
+// Push retries: the daemon retries a layer upload itself, slowly, but not a
+// failed registry ping or manifest upload.
+const pushAttempts = 5
+
+var pushRetryDelay = time.Second
+
+// transientPushError says whether a failed push may pass when repeated: the
+// registry throttled or failed a request, or the connection broke. Docker
+// also reports a throttled or failed registry ping as "unauthorized", since
+// without the ping it pushes with no credentials; Push has checked them
+// first, so that too is transient. A refusal ("denied") is not.
+func transientPushError(err error) bool {
+	if errors.Is(err, errDockerRetrying) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{
+		"unauthorized", "toomanyrequests", "too many requests", "internal server error", "service unavailable",
+		"bad gateway", "gateway timeout", "connection reset", "connection refused", "unexpected eof", "broken pipe",
+		// A throttled HEAD has no body, which Docker reports as unparsable.
+		"http 429", "http 500", "http 502", "http 503", "http 504",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func pushOnce(ctx context.Context, docker client.APIClient, ref string, auth Auth, logf func(string)) error {
+	// Leaving early (see errDockerRetrying) ends the daemon's push too.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := docker.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: auth.RegistryAuthHeader()})
+	if err != nil {
+		return auth.scrub(err)
+	}
+	defer rc.Close()
+	return readPushStream(rc, auth, logf)
 }
 
 // readPushStream reports each layer's state once (not every progress tick)
@@ -167,11 +224,14 @@ func readPushStream(body io.Reader, auth Auth, logf func(string)) error {
 			}
 			return fmt.Errorf("%s%s", auth.redact(msg), tailText(tail))
 		}
-		// Progress ticks and Docker's per-second retry countdown say nothing new.
-		state := m.Status
-		if strings.HasPrefix(state, "Retrying in ") {
-			state = "Retrying"
+		// Docker retries a failed layer upload for about a minute without
+		// saying why; Push retries the whole push sooner, and the layers
+		// already uploaded are not sent again.
+		if strings.HasPrefix(m.Status, "Retrying in ") {
+			tail = append(tail, auth.redact(m.ID+": "+m.Status))
+			return fmt.Errorf("%w%s", errDockerRetrying, tailText(tail))
 		}
+		state := m.Status
 		if m.Status == "" || (m.ID != "" && last[m.ID] == state) {
 			continue
 		}

@@ -7,16 +7,18 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/testenv"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -38,12 +40,24 @@ func startRegistry(t *testing.T) testRegistry { return startRegistryWith(t, fals
 // startRegistryWith(t, true) lets the user read but not write, as ECR does for
 // a role without ecr:InitiateLayerUpload.
 func startRegistryWith(t *testing.T, readOnly bool) testRegistry {
+	return startRegistryThrottling(t, readOnly, func(*http.Request) bool { return false })
+}
+
+// startRegistryThrottling answers 429 TOOMANYREQUESTS to the requests
+// throttle picks, as a throttled ECR registry does.
+func startRegistryThrottling(t *testing.T, readOnly bool, throttle func(*http.Request) bool) testRegistry {
 	t.Helper()
 	pw := make([]byte, 16)
 	_, _ = rand.Read(pw)
 	auth := Auth{Username: "aqueduct", Password: "pw-" + hex.EncodeToString(pw)}
 	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if throttle(r) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"Rate exceeded"}]}`)
+			return
+		}
 		u, p, ok := r.BasicAuth()
 		if !ok || u != auth.Username || p != auth.Password {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
@@ -65,23 +79,8 @@ func startRegistryWith(t *testing.T, readOnly bool) testRegistry {
 	return testRegistry{host: auth.ServerAddress, auth: auth}
 }
 
-func dockerClient(t *testing.T) client.APIClient {
-	t.Helper()
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err = c.Ping(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Docker engine unreachable: %v", err)
-		}
-		t.Skipf("Docker engine unreachable: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+// dockerClient is the local engine, by testenv's policy.
+func dockerClient(t *testing.T) client.APIClient { return testenv.Docker(t) }
 
 func removeImage(t *testing.T, docker client.APIClient, ref string) {
 	t.Cleanup(func() {
@@ -257,22 +256,78 @@ func TestReadPushStream_logsEachLayerStateOnceAndRedacts(t *testing.T) {
 		`{"status":"Preparing","id":"abc"}` +
 		`{"status":"Pushing","id":"abc","progressDetail":{"current":1,"total":9}}` +
 		`{"status":"Pushing","id":"abc","progressDetail":{"current":5,"total":9}}` +
-		`{"status":"Retrying in 5 seconds","id":"abc"}` +
-		`{"status":"Retrying in 4 seconds","id":"abc"}` +
-		`{"status":"Pushing","id":"abc","progressDetail":{"current":1,"total":9}}` +
 		`{"status":"Pushed","id":"abc"}` +
 		`{"status":"v1: digest: sha256:00 size: 528"}`
 	var lines []string
 	if err := readPushStream(strings.NewReader(stream), a, func(l string) { lines = append(lines, l) }); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"The push refers to repository [r/ops]", "abc: Preparing", "abc: Pushing", "abc: Retrying in 5 seconds", "abc: Pushing", "abc: Pushed", "v1: digest: sha256:00 size: 528"}
+	want := []string{"The push refers to repository [r/ops]", "abc: Preparing", "abc: Pushing", "abc: Pushed", "v1: digest: sha256:00 size: 528"}
 	if strings.Join(lines, "|") != strings.Join(want, "|") {
 		t.Fatalf("lines %q, want %q", lines, want)
 	}
+	// Docker starting its own slow retry ends the stream as a transient error.
+	retrying := `{"status":"Preparing","id":"abc"}{"status":"Retrying in 5 seconds","id":"abc"}{"status":"Pushed","id":"abc"}`
+	err := readPushStream(strings.NewReader(retrying), a, func(string) {})
+	if !errors.Is(err, errDockerRetrying) || !transientPushError(err) || !strings.Contains(err.Error(), "abc: Retrying in 5 seconds") {
+		t.Fatalf("error = %v, want errDockerRetrying with the log tail", err)
+	}
 	errStream := `{"status":"Preparing","id":"abc"}{"errorDetail":{"message":"denied for s3cret-pw"},"error":"denied for s3cret-pw"}`
-	err := readPushStream(strings.NewReader(errStream), a, func(string) {})
+	err = readPushStream(strings.NewReader(errStream), a, func(string) {})
 	if err == nil || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "abc: Preparing") {
 		t.Fatalf("error = %v, want the message redacted with the log tail", err)
+	}
+}
+
+func TestTransientPushError(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"unauthorized: Not Authorized":                                              true,
+		"toomanyrequests: Rate exceeded":                                            true,
+		"received unexpected HTTP status: 500 Internal Server Error":                true,
+		"received unexpected HTTP status: 503 Service Unavailable":                  true,
+		"Put \"http://127.0.0.1:1/v2/x/blobs/uploads/\": read: connection reset":    true,
+		"denied: User is not authorized to perform ecr:InitiateLayerUpload":         false,
+		"name unknown: The repository with name 'x' does not exist in the registry": false,
+		"manifest invalid": false,
+		"error parsing HTTP 429 response body: unexpected end of JSON input: \"\"": true,
+	} {
+		if got := transientPushError(errors.New(msg)); got != want {
+			t.Errorf("transientPushError(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
+
+// Docker does not retry a throttled registry ping: it then pushes without
+// credentials and fails "unauthorized". Push tries again, and succeeds.
+func TestPush_retriesWhatDockerDoesNot(t *testing.T) {
+	docker := dockerClient(t)
+	defer func(d time.Duration) { pushRetryDelay = d }(pushRetryDelay)
+	pushRetryDelay = 10 * time.Millisecond
+	var pings atomic.Int32
+	reg := startRegistryThrottling(t, false, func(r *http.Request) bool {
+		switch {
+		case r.URL.Path == "/v2/" && r.Header.Get("Authorization") == "":
+			return pings.Add(1) == 2 // Push's own check is the first; Docker's ping the second
+		}
+		return false
+	})
+	id := buildTinyImage(t, docker)
+	ref := reg.host + "/aqueduct/ops:retried"
+	removeImage(t, docker, ref)
+	var log []string
+	start := time.Now()
+	digest, err := Push(context.Background(), docker, id, ref, reg.auth, func(l string) { log = append(log, fmt.Sprintf("%5.1fs %s", time.Since(start).Seconds(), l)) })
+	t.Log(strings.Join(log, "\n"))
+	if err != nil {
+		t.Fatalf("Push through a throttled ping: %v\n%s", err, strings.Join(log, "\n"))
+	}
+	retries := 0
+	for _, l := range log {
+		if strings.Contains(l, "push failed, retrying") {
+			retries++
+		}
+	}
+	if retries < 1 || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("digest %q after %d retries; want a digest after at least one retry:\n%s", digest, retries, strings.Join(log, "\n"))
 	}
 }
