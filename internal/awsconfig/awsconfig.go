@@ -5,12 +5,18 @@ package awsconfig
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"strconv"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -36,8 +42,51 @@ type Settings struct {
 	Token                  string
 	Endpoints              map[string]string // service -> URL
 	S3UsePathStyle         bool
-	MaxRetries             int // 0 means the SDK default
+	MaxRetries             int // 0 means AWS_MAX_ATTEMPTS, else DefaultMaxRetries
 }
+
+// Transports are shared by every client of every configuration of the
+// provider process: a provider configured again (as acceptance tests do for
+// every command) reuses its connections instead of leaving idle pools
+// behind. The SDK's BuildableClient would be copied, with a transport of its
+// own, by every service client, so clients get a plain *http.Client on a
+// shared transport with the same TLS settings (a custom CA bundle).
+var (
+	transportsMu sync.Mutex
+	transports   []*http.Transport
+)
+
+// shareTransport returns a client on a shared transport equivalent to c's.
+func shareTransport(c aws.HTTPClient) aws.HTTPClient {
+	b, ok := c.(*awshttp.BuildableClient)
+	if !ok {
+		return c
+	}
+	t := b.GetTransport()
+	transportsMu.Lock()
+	defer transportsMu.Unlock()
+	for _, s := range transports {
+		if sameRoots(s.TLSClientConfig, t.TLSClientConfig) {
+			return &http.Client{Transport: s}
+		}
+	}
+	transports = append(transports, t)
+	return &http.Client{Transport: t}
+}
+
+func sameRoots(a, b *tls.Config) bool {
+	switch {
+	case a == nil || b == nil:
+		return a == nil && b == nil
+	case a.RootCAs == nil || b.RootCAs == nil:
+		return a.RootCAs == nil && b.RootCAs == nil
+	}
+	return a.RootCAs.Equal(b.RootCAs)
+}
+
+// DefaultMaxRetries is the AWS provider's default number of attempts per
+// call: enough to ride out throttling and 5xx bursts during an apply.
+const DefaultMaxRetries = 25
 
 // ConfigError is a configuration problem that names the provider attribute
 // to fix.
@@ -88,9 +137,21 @@ func Load(ctx context.Context, s Settings) (*Clients, error) {
 	if s.AccessKey != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, s.Token)))
 	}
-	if s.MaxRetries > 0 {
-		opts = append(opts, config.WithRetryMaxAttempts(s.MaxRetries))
+	attempts := s.MaxRetries
+	if attempts <= 0 {
+		attempts = DefaultMaxRetries
+		if n, err := strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 {
+			attempts = n
+		}
 	}
+	opts = append(opts, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = attempts
+			// As the AWS provider does: no client-side retry quota, which a
+			// burst of throttling would exhaust and then fail calls at once.
+			o.RateLimiter = ratelimit.None
+		})
+	}))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		var profileErr config.SharedConfigProfileNotExistError
@@ -99,6 +160,10 @@ func Load(ctx context.Context, s Settings) (*Clients, error) {
 		}
 		return nil, &ConfigError{Attribute: "profile", Message: "loading the AWS configuration: " + err.Error()}
 	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = shareTransport(cfg.HTTPClient)
 	if cfg.Region == "" {
 		return nil, &ConfigError{Attribute: "region", Message: "no AWS region is configured; set `region` in the provider block, AWS_REGION, or a region in the shared config profile"}
 	}

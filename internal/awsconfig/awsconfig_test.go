@@ -161,3 +161,49 @@ func TestForRegion_cachesAndKeepsEndpoints(t *testing.T) {
 		t.Fatalf("regional client did not keep the endpoint override: %v", got)
 	}
 }
+
+func TestLoad_maxRetriesDefaultsToTheAWSProviders(t *testing.T) {
+	attempts := func(s Settings) int {
+		t.Helper()
+		s.Region, s.AccessKey, s.SecretKey = "us-east-1", "a", "b"
+		c, err := Load(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Config.Retryer().MaxAttempts()
+	}
+	t.Setenv("AWS_MAX_ATTEMPTS", "")
+	if n := attempts(Settings{}); n != 25 {
+		t.Errorf("default attempts %d, want 25", n)
+	}
+	if n := attempts(Settings{MaxRetries: 7}); n != 7 {
+		t.Errorf("max_retries = 7 gave %d attempts", n)
+	}
+	t.Setenv("AWS_MAX_ATTEMPTS", "4")
+	if n := attempts(Settings{}); n != 4 {
+		t.Errorf("AWS_MAX_ATTEMPTS=4 gave %d attempts", n)
+	}
+	if n := attempts(Settings{MaxRetries: 9}); n != 9 {
+		t.Errorf("max_retries over AWS_MAX_ATTEMPTS gave %d attempts", n)
+	}
+}
+
+// Configuring the provider again reuses one transport, so connections are
+// pooled across configurations instead of piling up.
+func TestLoad_configurationsShareATransport(t *testing.T) {
+	transportOf := func() http.RoundTripper {
+		t.Helper()
+		c, err := Load(context.Background(), Settings{Region: "us-east-1", AccessKey: "a", SecretKey: "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc, ok := c.Config.HTTPClient.(*http.Client)
+		if !ok {
+			t.Fatalf("HTTPClient is %T, want a *http.Client on a shared transport", c.Config.HTTPClient)
+		}
+		return hc.Transport
+	}
+	if transportOf() != transportOf() {
+		t.Fatal("two configurations got two transports")
+	}
+}
