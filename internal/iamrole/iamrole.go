@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -50,14 +51,44 @@ func Get(ctx context.Context, api API, roleARN string) (*iamtypes.Role, error) {
 	return out.Role, nil
 }
 
-// Check verifies the role and returns warnings for missing permissions.
+// PropagationTimeout is how long Check waits for a role that does not exist
+// yet: IAM is eventually consistent, so a role created earlier in the same
+// apply may be invisible for a few seconds. The AWS provider waits 2 minutes.
+var PropagationTimeout = 2 * time.Minute
+
+// getEventually is Get, waiting out PropagationTimeout while the role is not
+// found.
+func getEventually(ctx context.Context, api API, roleARN string) (*iamtypes.Role, error) {
+	deadline := time.Now().Add(PropagationTimeout)
+	delay := 250 * time.Millisecond
+	for {
+		role, err := Get(ctx, api, roleARN)
+		if !errors.Is(err, ErrNotFound) || time.Now().Add(delay).After(deadline) {
+			if err != nil && errors.Is(err, ErrNotFound) {
+				err = fmt.Errorf("%w (waited %s for IAM to propagate it)", err, PropagationTimeout.Round(time.Second))
+			}
+			return role, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w; stopped waiting for it: %w", err, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// Check verifies the role and returns warnings for missing permissions. A
+// role that does not exist yet is waited for (PropagationTimeout).
 func Check(ctx context.Context, api API, roleARN string) (warnings []string, err error) {
 	name := NameFromARN(roleARN)
-	role, err := Get(ctx, api, roleARN)
+	role, err := getEventually(ctx, api, roleARN)
 	if err != nil {
 		return nil, err
 	}
-	trusted, err := trustsLambda(aws.ToString(role.AssumeRolePolicyDocument))
+	trusted, err := Trusts(aws.ToString(role.AssumeRolePolicyDocument), "lambda.amazonaws.com")
 	if err != nil {
 		return nil, fmt.Errorf("reading the trust policy of role %q: %w", name, err)
 	}
@@ -104,9 +135,9 @@ func list(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// trustsLambda reports whether a trust policy (URL-encoded, as IAM returns
-// it) allows sts:AssumeRole for lambda.amazonaws.com.
-func trustsLambda(doc string) (bool, error) {
+// Trusts reports whether a trust policy (URL-encoded, as IAM returns it)
+// allows sts:AssumeRole for the service principal, e.g. lambda.amazonaws.com.
+func Trusts(doc, service string) (bool, error) {
 	if d, err := url.QueryUnescape(doc); err == nil {
 		doc = d
 	}
@@ -134,7 +165,7 @@ func trustsLambda(doc string) (bool, error) {
 			continue
 		}
 		var principal struct{ Service json.RawMessage }
-		if json.Unmarshal(s.Principal, &principal) == nil && matches(principal.Service, "lambda.amazonaws.com") {
+		if json.Unmarshal(s.Principal, &principal) == nil && matches(principal.Service, service) {
 			return true, nil
 		}
 	}

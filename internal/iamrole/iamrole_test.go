@@ -1,8 +1,16 @@
 package iamrole
 
 import (
+	"context"
+	"errors"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
 func TestARNPattern(t *testing.T) {
@@ -41,12 +49,56 @@ func TestTrustsLambda(t *testing.T) {
 		url.QueryEscape(`{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`):       true,
 	}
 	for doc, want := range cases {
-		got, err := trustsLambda(doc)
+		got, err := Trusts(doc, "lambda.amazonaws.com")
 		if err != nil || got != want {
-			t.Errorf("trustsLambda(%s) = %v, %v; want %v", doc, got, err, want)
+			t.Errorf("Trusts(%s) = %v, %v; want %v", doc, got, err, want)
 		}
 	}
-	if _, err := trustsLambda("not json"); err == nil {
+	if _, err := Trusts("not json", "lambda.amazonaws.com"); err == nil {
 		t.Error("malformed policy must be an error")
+	}
+}
+
+// fakeIAM is an in-process fake of the two IAM calls: the role appears
+// after `missing` GetRole calls, as a role just created does while IAM
+// propagates it.
+type fakeIAM struct {
+	missing int
+	calls   int
+}
+
+func (f *fakeIAM) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
+	f.calls++
+	if f.calls <= f.missing {
+		return nil, &iamtypes.NoSuchEntityException{Message: aws.String("The role with name " + aws.ToString(in.RoleName) + " cannot be found.")}
+	}
+	doc := `{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	return &iam.GetRoleOutput{Role: &iamtypes.Role{RoleName: in.RoleName, AssumeRolePolicyDocument: aws.String(doc)}}, nil
+}
+
+func (f *fakeIAM) ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error) {
+	return &iam.ListAttachedRolePoliciesOutput{}, nil
+}
+
+func TestCheck_waitsForARoleThatIsPropagating(t *testing.T) {
+	api := &fakeIAM{missing: 3}
+	if _, err := Check(context.Background(), api, "arn:aws:iam::123456789012:role/new"); err != nil {
+		t.Fatalf("a role visible after 3 lookups failed the check: %v", err)
+	}
+	if api.calls != 4 {
+		t.Errorf("GetRole called %d times, want 4", api.calls)
+	}
+}
+
+func TestCheck_missingRoleFailsAfterThePropagationTimeout(t *testing.T) {
+	defer func(d time.Duration) { PropagationTimeout = d }(PropagationTimeout)
+	PropagationTimeout = 600 * time.Millisecond
+	start := time.Now()
+	_, err := Check(context.Background(), &fakeIAM{missing: 1 << 30}, "arn:aws:iam::123456789012:role/never")
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"never"`) || !strings.Contains(err.Error(), "propagate") {
+		t.Fatalf("err = %v, want not found, naming the role and the wait", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("gave up after %s, past the timeout", d)
 	}
 }
