@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
 )
 
@@ -17,6 +18,8 @@ type instantInvoker struct{ answer []byte }
 func (i instantInvoker) Invoke(context.Context, string, []byte) (Invocation, error) {
 	return Invocation{Payload: i.answer}, nil
 }
+
+func (instantInvoker) Verify(context.Context, *artifacts.OperatorManifest) error { return nil }
 
 // BenchmarkExecute_200Operators is one whole run of a 200-operator DAG with
 // up to three inputs each: manifest reads, validation, identity, scheduling,

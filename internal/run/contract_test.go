@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
 )
 
@@ -182,6 +183,9 @@ func (p *pyInvoker) function(name string) (*pyFunction, error) {
 	p.fns[name] = f
 	return f, nil
 }
+
+// Verify: the python processes run exactly what the test configured.
+func (p *pyInvoker) Verify(context.Context, *artifacts.OperatorManifest) error { return nil }
 
 func (p *pyInvoker) Invoke(ctx context.Context, name string, payload []byte) (Invocation, error) {
 	f, err := p.function(name)

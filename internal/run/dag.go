@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 )
-
-// loadParallel bounds the manifest reads, which are one small GET each.
-const loadParallel = 16
 
 // dag is a workflow's operators, validated: every input names an operator
 // and there is no cycle.
@@ -35,53 +30,16 @@ func loadWorkflow(ctx context.Context, store Store, workflow string) (*artifacts
 		return nil, nil, fmt.Errorf("workflow %q has no manifest at %s; apply its aqueduct_workflow resource first", workflow, store.URI(wfKey))
 	}
 
-	opsPrefix := artifacts.OperatorsPrefix(prefix, workflow)
-	keys, err := store.List(ctx, opsPrefix)
+	ops, err := artifacts.Operators(ctx, store, workflow)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing the operators of workflow %q under %s: %w", workflow, store.URI(opsPrefix), err)
-	}
-	var manifestKeys []string
-	for _, k := range keys {
-		rest := strings.TrimPrefix(k, opsPrefix)
-		if rest != k && strings.HasSuffix(rest, ".json") && !strings.Contains(rest, "/") {
-			manifestKeys = append(manifestKeys, k)
-		}
-	}
-	sort.Strings(manifestKeys)
-
-	ops := make([]*artifacts.OperatorManifest, len(manifestKeys))
-	errs := make([]error, len(manifestKeys))
-	sem := make(chan struct{}, loadParallel)
-	var wg sync.WaitGroup
-	for i, k := range manifestKeys {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var m artifacts.OperatorManifest
-			found, err := store.GetJSON(ctx, k, &m)
-			switch {
-			case err != nil:
-				errs[i] = fmt.Errorf("reading operator manifest %s: %w", store.URI(k), err)
-			case found: // a manifest deleted since the listing is simply gone
-				if m.Name == "" {
-					m.Name = strings.TrimSuffix(path.Base(k), ".json")
-				}
-				ops[i] = &m
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
-	out := ops[:0]
-	for _, m := range ops {
-		if m != nil {
-			out = append(out, m)
-		}
+	if len(ops) == 0 {
+		return nil, nil, fmt.Errorf("workflow %q has no operators yet, so there is nothing to run. "+
+			"If its operators are in this configuration, this run must wait for them: list the operators in `targets` "+
+			"(targets = [aqueduct_operator.<name>.id]) or add depends_on = [aqueduct_operator.<name>, ...], so Terraform creates them first", workflow)
 	}
-	return &wf, out, nil
+	return &wf, ops, nil
 }
 
 func newDAG(workflow string, manifests []*artifacts.OperatorManifest) (*dag, error) {
@@ -205,4 +163,40 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// CycleThrough returns the cycle that operator self would close by taking
+// inputs, as the path from self back to itself, or nil. It walks the
+// manifests of the operators that already exist, so it catches at plan time
+// a cycle that Terraform's own reference graph cannot see (ids written as
+// literals). Manifests that cannot be read end that branch of the walk.
+func CycleThrough(ctx context.Context, store artifacts.Reader, workflow, self string, inputs []string) []string {
+	visited := map[string]bool{}
+	var walk func(name string, trail []string) []string
+	walk = func(name string, trail []string) []string {
+		trail = append(trail, name)
+		if name == self {
+			return trail
+		}
+		if visited[name] {
+			return nil
+		}
+		visited[name] = true
+		var m artifacts.OperatorManifest
+		if found, err := store.GetJSON(ctx, artifacts.OperatorKey(store.Prefix(), workflow, name), &m); err != nil || !found {
+			return nil
+		}
+		for _, up := range m.Inputs {
+			if c := walk(up, trail); c != nil {
+				return c
+			}
+		}
+		return nil
+	}
+	for _, n := range inputs {
+		if c := walk(n, []string{self}); c != nil {
+			return c
+		}
+	}
+	return nil
 }

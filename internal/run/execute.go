@@ -74,13 +74,20 @@ func Execute(ctx context.Context, store Store, inv Invoker, req Request) (*Recor
 		id = freshID(baseID, time.Now())
 	} else {
 		var prev Record
-		found, err := store.GetJSON(ctx, artifacts.RunKey(prefix, baseID), &prev)
+		found, err := store.GetJSON(ctx, artifacts.RunKey(prefix, req.Workflow, baseID), &prev)
 		if err != nil {
-			return nil, fmt.Errorf("reading run record %s: %w", store.URI(artifacts.RunKey(prefix, baseID)), err)
+			return nil, fmt.Errorf("reading run record %s: %w", store.URI(artifacts.RunKey(prefix, req.Workflow, baseID)), err)
 		}
 		if found && prev.Status == StatusSucceeded && prev.Identity == ident {
-			prev.Reused = true
-			return &prev, nil
+			complete, err := outputsExist(ctx, store, &prev)
+			if err != nil {
+				return nil, err
+			}
+			if complete {
+				prev.Reused = true
+				return &prev, nil
+			}
+			// An output is gone (deleted, or expired by a lifecycle rule): run again.
 		}
 	}
 
@@ -94,7 +101,7 @@ func Execute(ctx context.Context, store Store, inv Invoker, req Request) (*Recor
 		m := d.ops[name]
 		rec.Operators[name] = &OperatorRecord{Status: StatusPending, FunctionName: m.FunctionName, ImageURI: m.ImageURI}
 	}
-	recKey := artifacts.RunKey(prefix, id)
+	recKey := artifacts.RunKey(prefix, req.Workflow, id)
 	// Written first so an unwritable store fails the run before anything is paid for.
 	if err := store.PutJSON(ctx, recKey, rec); err != nil {
 		return nil, fmt.Errorf("writing run record %s: %w", store.URI(recKey), err)
@@ -103,6 +110,11 @@ func Execute(ctx context.Context, store Store, inv Invoker, req Request) (*Recor
 	e := &executor{store: store, inv: inv, dag: d, rec: rec, req: req, params: params, input: input, max: maxParallel}
 	e.run(ctx)
 
+	for _, name := range sortedKeys(rec.Operators) {
+		if w := rec.Operators[name].Warning; w != "" {
+			rec.Warnings = append(rec.Warnings, fmt.Sprintf("operator %q: %s", name, w))
+		}
+	}
 	rec.FinishedAt = time.Now().UTC()
 	rec.DurationMS = time.Since(start).Milliseconds()
 	rec.Status = StatusSucceeded
@@ -127,11 +139,51 @@ func Execute(ctx context.Context, store Store, inv Invoker, req Request) (*Recor
 	} else if req.Rerun && rec.Status == StatusSucceeded {
 		// The identity's record now points at this run, so a later run without
 		// rerun reads the latest results rather than the ones this replaced.
-		if err := store.PutJSON(writeCtx, artifacts.RunKey(prefix, baseID), rec); err != nil {
-			errs = append(errs, fmt.Errorf("writing run record %s: %w", store.URI(artifacts.RunKey(prefix, baseID)), err))
+		if err := store.PutJSON(writeCtx, artifacts.RunKey(prefix, req.Workflow, baseID), rec); err != nil {
+			errs = append(errs, fmt.Errorf("writing run record %s: %w", store.URI(artifacts.RunKey(prefix, req.Workflow, baseID)), err))
 		}
 	}
 	return rec, errors.Join(errs...)
+}
+
+// outputsExist reports whether every output a record names is still stored.
+func outputsExist(ctx context.Context, store Store, rec *Record) (bool, error) {
+	for _, name := range sortedKeys(rec.Operators) {
+		key := artifacts.OutputKey(store.Prefix(), rec.Workflow, rec.ID, name)
+		ok, err := store.Exists(ctx, key)
+		if err != nil {
+			return false, fmt.Errorf("checking the output of %q from run %s: %w", name, rec.ID, err)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// presignMargin covers what happens between presigning and the function's
+// own deadline: retried throttled invokes, a cold start, slow uploads.
+const presignMargin = 5 * time.Minute
+
+// presignTTL is how long an operator's URLs must work: its timeout plus the
+// margin, cut short by credentials that expire sooner, in which case warning
+// says so.
+func presignTTL(timeoutS int64, credsExpire, now time.Time) (ttl time.Duration, warning string) {
+	if timeoutS <= 0 {
+		timeoutS = 900 // Lambda's maximum, when the manifest does not say
+	}
+	ttl = time.Duration(timeoutS)*time.Second + presignMargin
+	if credsExpire.IsZero() {
+		return ttl, ""
+	}
+	left := credsExpire.Sub(now)
+	if left >= ttl {
+		return ttl, ""
+	}
+	warning = fmt.Sprintf("the AWS credentials that sign its presigned URLs expire at %s, %s from now, before its %d s timeout plus %s could end: "+
+		"if it runs that long, its input and output URLs stop working. Use credentials that last longer (a role session of at least %s)",
+		credsExpire.UTC().Format(time.RFC3339), left.Round(time.Second), timeoutS, presignMargin, ttl.Round(time.Minute))
+	return max(left, time.Second), warning
 }
 
 // executor schedules one run. Only run's goroutine touches rec; each
@@ -252,20 +304,28 @@ func (e *executor) call(ctx context.Context, j job, op OperatorRecord) OperatorR
 	}
 
 	prefix := e.store.Prefix()
+	m := e.dag.ops[j.name]
+	if err := e.inv.Verify(ctx, m); err != nil {
+		return fail("Aqueduct.FunctionChanged", "%v", err)
+	}
+	ttl, warning := presignTTL(m.TimeoutS, e.req.CredentialsExpire, time.Now())
+	if warning != "" {
+		op.Warning = warning
+	}
 	ev := runtime.Event{
 		Version: runtime.EventVersion, RunID: e.rec.ID, Operator: j.name,
 		Inputs: make([]runtime.Input, 0, len(j.inputs)), Parameters: e.params, Input: e.input,
 	}
 	for _, in := range j.inputs {
-		url, err := e.store.PresignGet(ctx, artifacts.OutputKey(prefix, e.rec.ID, in.Operator))
+		url, err := e.store.PresignGet(ctx, artifacts.OutputKey(prefix, e.req.Workflow, e.rec.ID, in.Operator), ttl)
 		if err != nil {
 			return fail("Aqueduct.PresignError", "presigning input %q: %v", in.Operator, err)
 		}
 		in.URL = url
 		ev.Inputs = append(ev.Inputs, in)
 	}
-	outKey := artifacts.OutputKey(prefix, e.rec.ID, j.name)
-	url, err := e.store.PresignPut(ctx, outKey)
+	outKey := artifacts.OutputKey(prefix, e.req.Workflow, e.rec.ID, j.name)
+	url, err := e.store.PresignPut(ctx, outKey, ttl)
 	if err != nil {
 		return fail("Aqueduct.PresignError", "presigning the output: %v", err)
 	}

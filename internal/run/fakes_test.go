@@ -36,6 +36,7 @@ type fakeStore struct {
 	base    string // where presigned URLs point
 	// dropRuns discards run records, so a benchmark's memory stays flat.
 	dropRuns bool
+	ttls     []time.Duration // lifetimes of the URLs presigned so far
 }
 
 func newFakeStore() *fakeStore {
@@ -62,7 +63,7 @@ func (s *fakeStore) PutJSON(_ context.Context, key string, v any) error {
 	if s.putErr != nil {
 		return s.putErr
 	}
-	if s.dropRuns && strings.HasPrefix(key, fakePrefix+"/runs/") {
+	if s.dropRuns && strings.Contains(key, "/runs/") {
 		return nil
 	}
 	s.objects[key] = b
@@ -93,12 +94,33 @@ func (s *fakeStore) presign(method, key string) string {
 	return s.base + "/" + key + "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=" + s.sign(method, key)
 }
 
-func (s *fakeStore) PresignGet(_ context.Context, key string) (string, error) {
+func (s *fakeStore) PresignGet(_ context.Context, key string, ttl time.Duration) (string, error) {
+	s.noteTTL(ttl)
 	return s.presign("GET", key), nil
 }
 
-func (s *fakeStore) PresignPut(_ context.Context, key string) (string, error) {
+func (s *fakeStore) PresignPut(_ context.Context, key string, ttl time.Duration) (string, error) {
+	s.noteTTL(ttl)
 	return s.presign("PUT", key), nil
+}
+
+func (s *fakeStore) noteTTL(ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttls = append(s.ttls, ttl)
+}
+
+func (s *fakeStore) Exists(_ context.Context, key string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.objects[key]
+	return ok, nil
+}
+
+func (s *fakeStore) delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.objects, key)
 }
 
 func (s *fakeStore) URI(key string) string { return "s3://" + fakeBucket + "/" + key }
@@ -200,6 +222,9 @@ type fakeInvoker struct {
 	calls []fakeCall
 	// active and maxActive measure concurrency.
 	active, maxActive int
+	// changed names functions whose live configuration no longer matches
+	// their manifest.
+	changed map[string]bool
 }
 
 func newFakeInvoker(store *fakeStore) *fakeInvoker {
@@ -210,6 +235,15 @@ func (f *fakeInvoker) set(function string, fn *fakeFn) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fns[function] = fn
+}
+
+func (f *fakeInvoker) Verify(_ context.Context, m *artifacts.OperatorManifest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.changed[m.FunctionName] {
+		return fmt.Errorf("function %s does not run what the manifest of %q says", m.FunctionName, m.Name)
+	}
+	return nil
 }
 
 func (f *fakeInvoker) Invoke(ctx context.Context, function string, payload []byte) (Invocation, error) {

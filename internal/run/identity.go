@@ -13,7 +13,7 @@ import (
 
 // identityVersion changes when what goes into an identity changes, so that
 // old records are not mistaken for new ones.
-const identityVersion = 1
+const identityVersion = 2
 
 // identityDoc is hashed into a run's identity. Operators are only those that
 // run, so targets that select the same operators make the same run.
@@ -27,13 +27,8 @@ type identityDoc struct {
 }
 
 type operatorIdentity struct {
-	Name         string   `json:"name"`
-	ImageURI     string   `json:"image_uri"`
-	FunctionName string   `json:"function_name"`
-	Function     string   `json:"function"`
-	Inputs       []string `json:"inputs"`
-	MemoryMB     int64    `json:"memory_mb"`
-	TimeoutS     int64    `json:"timeout_s"`
+	Name   string `json:"name"`
+	Config string `json:"config"` // artifacts.OperatorManifest.ConfigHash
 }
 
 // identity returns the run's identity and its id.
@@ -52,10 +47,7 @@ func identity(req Request, d *dag, selected []string, params map[string]json.Raw
 	doc := identityDoc{Version: identityVersion, Workflow: req.Workflow, Operator: req.Operator, Parameters: params, Input: input}
 	for _, name := range selected {
 		m := d.ops[name]
-		doc.Operators = append(doc.Operators, operatorIdentity{
-			Name: name, ImageURI: m.ImageURI, FunctionName: m.FunctionName, Function: m.Function,
-			Inputs: m.Inputs, MemoryMB: m.MemoryMB, TimeoutS: m.TimeoutS,
-		})
+		doc.Operators = append(doc.Operators, operatorIdentity{Name: name, Config: m.ConfigHash()})
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {

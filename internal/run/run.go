@@ -4,25 +4,31 @@
 // and writes the run's record back to the store.
 //
 // Runs are content-addressed: a run's id comes from its identity (the run key,
-// or a hash of the operators it runs, their images and configuration, the
-// parameters and the input). A succeeded run with the same identity is read
-// back instead of run again. Failed runs are not reused, so a transient
-// failure does not pin a result.
+// or a hash of the operators it runs, each by its config hash, the
+// parameters and the input). A succeeded run with the same identity whose
+// outputs are all still there is read back instead of run again. Failed runs
+// are not reused, so a transient failure does not pin a result. Before an
+// operator is invoked, its function is checked against its manifest, so a
+// function changed outside Terraform or mid-update never produces a result
+// stored under the manifest's identity.
 package run
 
 import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 )
 
-// Store is the artifact store (S3 in production).
+// Store is the artifact store (S3 in production), rooted at the engine.
 type Store interface {
 	GetJSON(ctx context.Context, key string, v any) (found bool, err error)
 	PutJSON(ctx context.Context, key string, v any) error
 	List(ctx context.Context, prefix string) (keys []string, err error)
-	PresignGet(ctx context.Context, key string) (url string, err error)
-	PresignPut(ctx context.Context, key string) (url string, err error)
+	Exists(ctx context.Context, key string) (bool, error)
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (url string, err error)
+	PresignPut(ctx context.Context, key string, ttl time.Duration) (url string, err error)
 	URI(key string) string // s3://bucket/key
 	Prefix() string
 }
@@ -32,6 +38,11 @@ type Invoker interface {
 	// Invoke calls the function synchronously (RequestResponse, LogType Tail).
 	// Throttling is retried by the implementation.
 	Invoke(ctx context.Context, functionName string, payload []byte) (Invocation, error)
+	// Verify checks that the operator's function runs what its manifest
+	// says (image, memory, environment, ...). An error fails the operator
+	// before it is invoked: a result made by another configuration would be
+	// stored under this one's identity.
+	Verify(ctx context.Context, m *artifacts.OperatorManifest) error
 }
 
 // Invocation is a function's answer. FunctionError is Lambda's
@@ -58,6 +69,10 @@ type Request struct {
 	// Rerun runs again even when a succeeded run with this identity exists.
 	Rerun       bool
 	MaxParallel int // DefaultMaxParallel when 0
+	// CredentialsExpire is when the credentials that sign presigned URLs
+	// expire (zero when they do not): a URL stops working then, whatever its
+	// own lifetime.
+	CredentialsExpire time.Time
 }
 
 // DefaultMaxParallel is how many operators run at once unless told otherwise.
@@ -85,6 +100,9 @@ type Record struct {
 	DurationMS int64                      `json:"duration_ms"`
 	Parameters map[string]json.RawMessage `json:"parameters,omitempty"`
 	Operators  map[string]*OperatorRecord `json:"operators"`
+	// Warnings are things the caller should tell the user, such as
+	// presigned URLs cut short by expiring credentials.
+	Warnings []string `json:"warnings,omitempty"`
 	// Reused says the record was read back and nothing was invoked.
 	Reused bool `json:"-"`
 }
@@ -107,6 +125,8 @@ type OperatorRecord struct {
 	// SkippedBecause says why a skipped operator did not run.
 	SkippedBecause string `json:"skipped_because,omitempty"`
 	LogTail        string `json:"log_tail,omitempty"`
+	// Warning is something the user should know about this operator's run.
+	Warning string `json:"warning,omitempty"`
 }
 
 // ErrorRecord is why an operator failed.

@@ -82,7 +82,7 @@ func TestExecute_diamondRunsInDependencyOrderWithBranchesInParallel(t *testing.T
 	}
 	for name, op := range rec.Operators {
 		if op.Status != StatusSucceeded || op.FunctionName != "wf-"+name || op.ContentType != runtime.ContentTypeJSON ||
-			op.OutputURI != s.URI(artifacts.OutputKey(fakePrefix, rec.ID, name)) || op.StartedAt.IsZero() || op.FinishedAt.Before(op.StartedAt) ||
+			op.OutputURI != s.URI(artifacts.OutputKey(fakePrefix, "wf", rec.ID, name)) || op.StartedAt.IsZero() || op.FinishedAt.Before(op.StartedAt) ||
 			!strings.Contains(op.LogTail, "ran wf-"+name) || op.ImageURI == "" {
 			t.Errorf("operator %s: %+v", name, op)
 		}
@@ -95,8 +95,8 @@ func TestExecute_diamondRunsInDependencyOrderWithBranchesInParallel(t *testing.T
 	}
 
 	var stored Record
-	if found, err := s.GetJSON(context.Background(), artifacts.RunKey(fakePrefix, rec.ID), &stored); !found || err != nil {
-		t.Fatalf("no run record at %s: %v", artifacts.RunKey(fakePrefix, rec.ID), err)
+	if found, err := s.GetJSON(context.Background(), artifacts.RunKey(fakePrefix, "wf", rec.ID), &stored); !found || err != nil {
+		t.Fatalf("no run record at %s: %v", artifacts.RunKey(fakePrefix, "wf", rec.ID), err)
 	}
 	if stored.Status != StatusSucceeded || string(stored.Operators["D"].Output) != "[3,20]" || stored.ID != rec.ID {
 		t.Errorf("stored record: %+v", stored)
@@ -250,8 +250,8 @@ func TestExecute_failedRunIsNotReused(t *testing.T) {
 func TestExecute_rerunForcesAFreshRun(t *testing.T) {
 	s, inv := diamond(t, 0)
 	first := execute(t, s, inv, Request{})
-	firstKey := artifacts.RunKey(fakePrefix, first.ID)
-	firstOut := artifacts.OutputKey(fakePrefix, first.ID, "D")
+	firstKey := artifacts.RunKey(fakePrefix, "wf", first.ID)
+	firstOut := artifacts.OutputKey(fakePrefix, "wf", first.ID, "D")
 	before := s.putCount(firstOut)
 
 	again := execute(t, s, inv, Request{Rerun: true})
@@ -264,7 +264,7 @@ func TestExecute_rerunForcesAFreshRun(t *testing.T) {
 	if s.putCount(firstOut) != before {
 		t.Error("the rerun overwrote the first run's outputs")
 	}
-	if _, ok := s.get(artifacts.RunKey(fakePrefix, again.ID)); !ok {
+	if _, ok := s.get(artifacts.RunKey(fakePrefix, "wf", again.ID)); !ok {
 		t.Error("the rerun's record was not written under its own id")
 	}
 	// Without rerun, the identity now reads the latest run.
@@ -412,7 +412,7 @@ func TestExecute_eventsCarryPresignedURLsInInputsOrderAndNoCredentials(t *testin
 	for _, in := range ev.Event.Inputs {
 		names = append(names, in.Operator)
 		key, err := s.keyFor("GET", in.URL)
-		if err != nil || key != artifacts.OutputKey(fakePrefix, rec.ID, in.Operator) {
+		if err != nil || key != artifacts.OutputKey(fakePrefix, "wf", rec.ID, in.Operator) {
 			t.Errorf("input %s URL %s grants %q (%v)", in.Operator, in.URL, key, err)
 		}
 	}
@@ -422,10 +422,10 @@ func TestExecute_eventsCarryPresignedURLsInInputsOrderAndNoCredentials(t *testin
 	if ct := ev.Event.Inputs[0].ContentType; ct != runtime.ContentTypePickle {
 		t.Errorf("C's input content type %q", ct)
 	}
-	if key, err := s.keyFor("PUT", ev.Event.Output.URL); err != nil || key != artifacts.OutputKey(fakePrefix, rec.ID, "D") {
+	if key, err := s.keyFor("PUT", ev.Event.Output.URL); err != nil || key != artifacts.OutputKey(fakePrefix, "wf", rec.ID, "D") {
 		t.Errorf("output URL grants %q (%v)", key, err)
 	}
-	if ev.Event.Output.URI != "s3://bucket/pfx/runs/"+rec.ID+"/outputs/D" {
+	if ev.Event.Output.URI != "s3://bucket/pfx/workflows/wf/runs/"+rec.ID+"/outputs/D" {
 		t.Errorf("output URI %s", ev.Event.Output.URI)
 	}
 	if string(ev.Event.Parameters["alpha"]) != "1" || string(ev.Event.Parameters["beta"]) != `"y"` || len(ev.Event.Input) != 0 {
@@ -504,7 +504,7 @@ func TestExecute_cancelStopsSchedulingAndKeepsTheRecord(t *testing.T) {
 		}
 	}
 	var stored Record
-	if found, _ := s.GetJSON(context.Background(), artifacts.RunKey(fakePrefix, rec.ID), &stored); !found || stored.Status != StatusFailed {
+	if found, _ := s.GetJSON(context.Background(), artifacts.RunKey(fakePrefix, "wf", rec.ID), &stored); !found || stored.Status != StatusFailed {
 		t.Errorf("record after cancel: found %v %+v", found, stored)
 	}
 }
