@@ -87,17 +87,17 @@ func TestSignalsStopCleanly(t *testing.T) {
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
+			// Read stderr to its end before Wait, which closes the pipe and
+			// could lose the last lines.
+			var log string
 			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("exit after %v: %v", sig, err)
-				}
+			case log = <-rest:
 			case <-time.After(30 * time.Second):
 				t.Fatalf("still running 30s after %v", sig)
 			}
-			log := <-rest
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("exit after %v: %v", sig, err)
+			}
 			for _, want := range []string{"service=admin operation=\"GET /faults\" status=200", "shutting down", "emulator stopped"} {
 				if !strings.Contains(log, want) {
 					t.Errorf("log lacks %q:\n%s", want, log)
