@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -25,27 +24,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/testenv"
 )
 
-// dockerClient connects to the local engine. Without one the test is skipped,
-// except under CI where a missing engine is a failure.
-func dockerClient(t *testing.T) client.APIClient {
-	t.Helper()
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err = c.Ping(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Docker engine unreachable: %v", err)
-		}
-		t.Skipf("Docker engine unreachable: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+// dockerClient is the local engine, by testenv's policy.
+func dockerClient(t *testing.T) client.APIClient { return testenv.Docker(t) }
 
 func uniqueTag(t *testing.T) string {
 	b := make([]byte, 6)
@@ -325,9 +308,7 @@ func TestBuild_onLocalPythonBaseImageRunsTheOperatorModule(t *testing.T) {
 	const base = "aqueduct-local/python:3.11"
 	docker := dockerClient(t)
 	ctx := context.Background()
-	if _, err := docker.ImageInspect(ctx, base); err != nil {
-		t.Skipf("%s not present (make base-image builds it): %v", base, err)
-	}
+	testenv.Image(t, docker, base)
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]file{
 		"pipeline/__init__.py": {data: ""},

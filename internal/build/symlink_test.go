@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/testenv"
 )
 
 // repo writes tree into a fresh directory (a user's monorepo) and returns it
@@ -602,9 +604,7 @@ func TestBuild_imageHoldsWhatOutsideLinksPointAt(t *testing.T) {
 	// With a Python base image, the module behind the link imports: the
 	// user's ModuleNotFoundError is gone.
 	const base = "aqueduct-local/python:3.11"
-	if _, err := docker.ImageInspect(ctx, base); err != nil {
-		t.Skipf("%s not present (make base-image builds it), so the import is not run: %v", base, err)
-	}
+	testenv.Image(t, docker, base)
 	spec = Spec{SourceDir: op, Function: "main:handler", PythonVersion: "3.11", BaseImage: base}
 	id, err = Build(ctx, docker, spec, nil, nil)
 	if err != nil {

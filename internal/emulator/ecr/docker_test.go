@@ -11,8 +11,8 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/testenv"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
@@ -26,24 +26,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
-func dockerClient(t *testing.T) *client.Client {
-	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Skipf("no Docker engine: %v", err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	return cli
-}
+// dockerClient is the local engine, by testenv's policy.
+func dockerClient(t *testing.T) client.APIClient { return testenv.Docker(t) }
 
 // buildScratch builds a one-file FROM scratch image with the legacy
 // builder; the file is random so each run pushes a new digest.
-func buildScratch(t *testing.T, cli *client.Client, tag string) {
+func buildScratch(t *testing.T, cli client.APIClient, tag string) {
 	t.Helper()
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
@@ -71,7 +59,7 @@ func buildScratch(t *testing.T, cli *client.Client, tag string) {
 
 // push pushes with the given registry credentials and returns the digest
 // the engine reports.
-func push(cli *client.Client, ref, server, user, pass string) (string, error) {
+func push(cli client.APIClient, ref, server, user, pass string) (string, error) {
 	auth, err := registry.EncodeAuthConfig(registry.AuthConfig{Username: user, Password: pass, ServerAddress: server})
 	if err != nil {
 		return "", err

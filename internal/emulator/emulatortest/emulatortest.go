@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/docker/docker/client"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/testenv"
 )
 
 // Credentials the tests sign with; the emulator takes any.
@@ -47,8 +47,8 @@ func WithFaults(f emulator.Faults) Option {
 	return func(s *settings) { s.opts.Faults = f }
 }
 
-// NeedDocker says the test runs Lambda functions: Start then fails the
-// test, never skips it, when no Docker engine answers.
+// NeedDocker says the test runs Lambda functions: without a Docker engine,
+// Start ends the test by testenv's policy.
 func NeedDocker() Option {
 	return func(s *settings) { s.needDocker = true }
 }
@@ -83,19 +83,11 @@ func Start(t testing.TB, opts ...Option) *emulator.Emulator {
 	return e
 }
 
-// RequireDocker fails the test when no Docker engine answers.
+// RequireDocker ends the test when no Docker engine answers, by the policy
+// of package testenv: a failure under TF_ACC or CI, else a skip.
 func RequireDocker(t testing.TB) {
 	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		defer func() { _ = cli.Close() }()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, err = cli.Ping(ctx)
-	}
-	if err != nil {
-		t.Fatalf("emulatortest: this test needs a Docker engine, and none answers: %v", err)
-	}
+	testenv.Docker(t)
 }
 
 // Config returns an aws.Config for e: static test credentials, its region,

@@ -35,8 +35,8 @@ func TestStartConfigAndCleanup(t *testing.T) {
 	}
 }
 
-// TestRequireDocker fails, never skips, where no Docker engine answers: the
-// project's Lambda tests need one.
+// TestRequireDocker passes where a Docker engine answers, and otherwise
+// fails under TF_ACC or CI and skips elsewhere (package testenv).
 func TestRequireDocker(t *testing.T) {
 	emulatortest.RequireDocker(t)
 }
