@@ -26,16 +26,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
-)
 
-// trustLambda lets Lambda assume the role, which the provider checks.
-const trustLambda = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/fixtures"
+)
 
 const usage = "usage: emulatorctl wait|seed|unseed|invocations -endpoint URL [flags]"
 
@@ -95,26 +88,44 @@ func run(args []string) error {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(base),
 	}
-	c := clients{
-		iam: iam.NewFromConfig(cfg),
-		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		sts: sts.NewFromConfig(cfg),
-	}
+	c := fixtures.New(cfg)
 	if cmd == "unseed" {
-		if err := c.deleteBucket(ctx, *bucket); err != nil {
+		switch n, err := c.DeleteBucket(ctx, *bucket); {
+		case err != nil:
+			return err
+		case n < 0:
+			fmt.Fprintf(os.Stderr, "emulatorctl: skip: bucket %s is gone\n", *bucket)
+		default:
+			fmt.Fprintf(os.Stderr, "emulatorctl: deleted bucket %s and its %d objects\n", *bucket, n)
+		}
+		deleted, err := c.DeleteRole(ctx, *role)
+		if err != nil {
 			return err
 		}
-		return c.deleteRole(ctx, *role)
+		say(deleted, "deleted role %s", "skip: role %s is gone", *role)
+		return nil
 	}
-	arn, err := c.ensureRole(ctx, *role)
+	arn, created, err := c.EnsureRole(ctx, *role)
 	if err != nil {
 		return err
 	}
-	if err := c.ensureBucket(ctx, *bucket); err != nil {
+	say(created, "created role %s", "skip: role %s exists", *role)
+	created, err = c.EnsureBucket(ctx, *bucket)
+	if err != nil {
 		return err
 	}
+	say(created, "created bucket %s", "skip: bucket %s exists", *bucket)
 	fmt.Println(arn)
 	return nil
+}
+
+// say reports on stderr what a step did, or that it skipped.
+func say(did bool, done, skipped, name string) {
+	msg := skipped
+	if did {
+		msg = done
+	}
+	fmt.Fprintf(os.Stderr, "emulatorctl: "+msg+"\n", name)
 }
 
 // waitHealthy polls the admin health endpoint until it answers.
@@ -160,132 +171,4 @@ func getJSON(u string, v any) error {
 		return fmt.Errorf("GET %s: %w", u, err)
 	}
 	return nil
-}
-
-type clients struct {
-	iam *iam.Client
-	s3  *s3.Client
-	sts *sts.Client
-}
-
-// policies are what the role gets: Lambda's logging policy, and a
-// customer-managed one named for the artifact store, as the provider docs
-// recommend (the emulator does not check that it exists).
-func (c clients) policies(ctx context.Context, role string) ([]string, error) {
-	id, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return nil, fmt.Errorf("reading the account id: %w", err)
-	}
-	return []string{
-		"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-		fmt.Sprintf("arn:aws:iam::%s:policy/%s-s3-artifacts", aws.ToString(id.Account), role),
-	}, nil
-}
-
-func (c clients) ensureRole(ctx context.Context, role string) (string, error) {
-	var arn string
-	out, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(role),
-		AssumeRolePolicyDocument: aws.String(trustLambda),
-		Description:              aws.String("Lambda execution role for the aqueduct quickstart"),
-	})
-	var exists *iamtypes.EntityAlreadyExistsException
-	switch {
-	case err == nil:
-		arn = aws.ToString(out.Role.Arn)
-		fmt.Fprintf(os.Stderr, "emulatorctl: created role %s\n", role)
-	case errors.As(err, &exists):
-		got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
-		if err != nil {
-			return "", fmt.Errorf("reading role %s: %w", role, err)
-		}
-		arn = aws.ToString(got.Role.Arn)
-		fmt.Fprintf(os.Stderr, "emulatorctl: skip: role %s exists\n", role)
-	default:
-		return "", fmt.Errorf("creating role %s: %w", role, err)
-	}
-	policies, err := c.policies(ctx, role)
-	if err != nil {
-		return "", err
-	}
-	for _, p := range policies {
-		// Attaching an attached policy is a no-op in IAM.
-		if _, err := c.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(p)}); err != nil {
-			return "", fmt.Errorf("attaching %s to role %s: %w", p, role, err)
-		}
-	}
-	return arn, nil
-}
-
-func (c clients) ensureBucket(ctx context.Context, bucket string) error {
-	if _, err := c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err == nil {
-		fmt.Fprintf(os.Stderr, "emulatorctl: skip: bucket %s exists\n", bucket)
-		return nil
-	}
-	_, err := c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	var owned *s3types.BucketAlreadyOwnedByYou
-	if err != nil && !errors.As(err, &owned) {
-		return fmt.Errorf("creating bucket %s: %w", bucket, err)
-	}
-	fmt.Fprintf(os.Stderr, "emulatorctl: created bucket %s\n", bucket)
-	return nil
-}
-
-func (c clients) deleteBucket(ctx context.Context, bucket string) error {
-	p := s3.NewListObjectsV2Paginator(c.s3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	n := 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if notFound(err) {
-			fmt.Fprintf(os.Stderr, "emulatorctl: skip: bucket %s is gone\n", bucket)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("listing bucket %s: %w", bucket, err)
-		}
-		for _, o := range page.Contents {
-			if _, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
-				return fmt.Errorf("deleting s3://%s/%s: %w", bucket, aws.ToString(o.Key), err)
-			}
-			n++
-		}
-	}
-	if _, err := c.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil && !notFound(err) {
-		return fmt.Errorf("deleting bucket %s: %w", bucket, err)
-	}
-	fmt.Fprintf(os.Stderr, "emulatorctl: deleted bucket %s and its %d objects\n", bucket, n)
-	return nil
-}
-
-func (c clients) deleteRole(ctx context.Context, role string) error {
-	policies, err := c.policies(ctx, role)
-	if err != nil {
-		return err
-	}
-	for _, p := range policies {
-		_, err := c.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(p)})
-		if err != nil && !notFound(err) {
-			return fmt.Errorf("detaching %s from role %s: %w", p, role, err)
-		}
-	}
-	if _, err := c.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(role)}); notFound(err) {
-		fmt.Fprintf(os.Stderr, "emulatorctl: skip: role %s is gone\n", role)
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("deleting role %s: %w", role, err)
-	}
-	fmt.Fprintf(os.Stderr, "emulatorctl: deleted role %s\n", role)
-	return nil
-}
-
-func notFound(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "NoSuchEntity", "NoSuchBucket", "NotFound":
-		return true
-	}
-	return false
 }
