@@ -1,0 +1,209 @@
+// Package clitest runs the real Terraform CLI against the provider built
+// from this repository, as a user runs it: the provider binary found through
+// dev_overrides, AWS reached through AWS_ENDPOINT_URL. Tests that must kill
+// terraform, or apply a saved plan in a new process, use it instead of
+// terraform-plugin-testing, which serves the provider from the test process.
+package clitest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// RepoRoot is the repository's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// ProviderDir builds the provider once per test binary and returns the
+// directory that holds it, for dev_overrides.
+func ProviderDir(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "aqueduct-provider-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "terraform-provider-aqueduct"), ".")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building the provider: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+// TerraformPath is $TF_ACC_TERRAFORM_PATH, bin/terraform or terraform on PATH.
+func TerraformPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
+		return p
+	}
+	if p := filepath.Join(RepoRoot(), "bin", "terraform"); isFile(p) {
+		return p
+	}
+	if p, err := exec.LookPath("terraform"); err == nil {
+		return p
+	}
+	t.Fatal("no terraform: set TF_ACC_TERRAFORM_PATH or run 'make tools'")
+	return ""
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// Workspace is a Terraform working directory with the environment its
+// commands run in.
+type Workspace struct {
+	t         testing.TB
+	Dir       string
+	Terraform string
+	Env       []string // os.Environ() plus the settings below
+}
+
+// New makes a working directory holding files (relative path to content),
+// with a CLI config whose dev_overrides point at the provider build, and an
+// environment that reaches AWS at endpoint with static test credentials and
+// nothing of the user's own AWS or Terraform settings.
+func New(t testing.TB, endpoint, region string, files map[string]string) *Workspace {
+	t.Helper()
+	w := &Workspace{t: t, Dir: t.TempDir(), Terraform: TerraformPath(t)}
+	rc := filepath.Join(t.TempDir(), "terraformrc")
+	cli := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/aqueduct/aqueduct\" = %q\n  }\n  direct {}\n}\n", ProviderDir(t))
+	if err := os.WriteFile(rc, []byte(cli), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.Write(files)
+	w.Env = append(os.Environ(),
+		"TF_CLI_CONFIG_FILE="+rc,
+		"TF_IN_AUTOMATION=1",
+		"CHECKPOINT_DISABLE=1",
+		"AWS_ENDPOINT_URL="+endpoint,
+		"AWS_REGION="+region,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_CONFIG_FILE="+os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE="+os.DevNull,
+		"AWS_PROFILE=",
+	)
+	return w
+}
+
+// Write writes files into the working directory.
+func (w *Workspace) Write(files map[string]string) {
+	w.t.Helper()
+	for name, body := range files {
+		p := filepath.Join(w.Dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			w.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+func (w *Workspace) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(w.Terraform, append([]string{"-chdir=" + w.Dir}, args...)...)
+	cmd.Env = w.Env
+	return cmd
+}
+
+// Run runs terraform with args and returns its combined output and exit code.
+func (w *Workspace) Run(args ...string) (string, int) {
+	w.t.Helper()
+	out, err := w.command(args...).CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	case err != nil:
+		w.t.Fatalf("running terraform %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out), 0
+}
+
+// Must runs terraform and fails the test unless it exits 0.
+func (w *Workspace) Must(args ...string) string {
+	w.t.Helper()
+	out, code := w.Run(args...)
+	if code != 0 {
+		w.t.Fatalf("terraform %s exited %d:\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// Process is a terraform command running in the background.
+type Process struct {
+	cmd  *exec.Cmd
+	out  *strings.Builder
+	done chan struct{}
+	mu   sync.Mutex
+}
+
+// Start runs terraform with args in the background, in its own process
+// group, so that Kill reaches the providers it starts too.
+func (w *Workspace) Start(args ...string) *Process {
+	w.t.Helper()
+	p := &Process{cmd: w.command(args...), out: &strings.Builder{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	w.t.Cleanup(func() { p.Kill() })
+	return p
+}
+
+type lockedWriter struct{ p *Process }
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.p.mu.Lock()
+	defer l.p.mu.Unlock()
+	return l.p.out.Write(b)
+}
+
+// Output is what the process printed so far.
+func (p *Process) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// Kill sends SIGKILL to terraform and every process of its group, as a CI
+// runner does on timeout, and waits for terraform to be gone.
+func (p *Process) Kill() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+	}
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
