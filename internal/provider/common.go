@@ -3,21 +3,23 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"time"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/images"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 )
 
-// Names of engines, workflows and operators: they become parts of ECR
-// repository names, S3 keys and Lambda function names.
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+// Names of engines, workflows and operators.
+var namePattern = ids.NamePattern
 
-const nameHint = "lowercase letters, digits, hyphens and underscores, starting with a letter or digit"
+const nameHint = ids.NameHint
 
 // providerData extracts ProviderData in a resource's or data source's
 // Configure. It returns nil before the provider is configured.
@@ -34,15 +36,49 @@ func providerData(data any, diags *diag.Diagnostics) *ProviderData {
 }
 
 // resolveEngine finds an engine by id through its ECR repository tags.
-func (pd *ProviderData) resolveEngine(ctx context.Context, id string) (*engine.Engine, error) {
-	region, repo, err := engine.ParseID(id, pd.AWS.Region)
+func (pd *ProviderData) resolveEngine(ctx context.Context, id ids.Engine) (*engine.Engine, error) {
+	return pd.engines.Get(id, func() (*engine.Engine, error) {
+		return engine.Lookup(ctx, pd.AWS.ForRegion(id.Region).ECR, id.Region, id.Repository)
+	})
+}
+
+// store returns the artifact store of an engine, rooted at its namespace.
+func (pd *ProviderData) store(e *engine.Engine) *artifacts.Store {
+	return artifacts.NewStore(pd.AWS.ForRegion(e.Region).S3, e.Bucket, e.Root())
+}
+
+// images returns the image lifecycle of an engine; its claims are shared by
+// every operator of this provider process.
+func (pd *ProviderData) images(ctx context.Context, e *engine.Engine) *images.Manager {
+	return &images.Manager{
+		ECR:    pd.AWS.ForRegion(e.Region).ECR,
+		Docker: pd.Docker,
+		Claims: &pd.claims,
+		Logf:   func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) },
+	}
+}
+
+// lambda returns the Lambda function client for a region.
+func (pd *ProviderData) lambda(region string) *lambdafn.Client {
+	return lambdafn.New(pd.AWS.ForRegion(region).Lambda)
+}
+
+// environmentKey is the engine's key for hashing environments, read once
+// per process.
+func (pd *ProviderData) environmentKey(ctx context.Context, e *engine.Engine, store *artifacts.Store) ([]byte, error) {
+	if k, ok := pd.envKeys.Load(e.Root()); ok {
+		return k.([]byte), nil
+	}
+	k, err := store.EnvironmentKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pd.engines.Get(engine.ID(region, repo), func() (*engine.Engine, error) {
-		return engine.Lookup(ctx, pd.AWS.ForRegion(region).ECR, region, repo)
-	})
+	pd.envKeys.Store(e.Root(), k)
+	return k, nil
 }
+
+// keyCache maps an engine's root to its environment key.
+type keyCache = sync.Map
 
 func stringMap(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]string {
 	out := map[string]string{}
@@ -52,12 +88,3 @@ func stringMap(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[st
 	diags.Append(m.ElementsAs(ctx, &out, false)...)
 	return out
 }
-
-// store returns the artifact store of an engine.
-func (pd *ProviderData) store(e *engine.Engine) *artifacts.Store {
-	return artifacts.NewStore(pd.AWS.ForRegion(e.Region).S3, e.Bucket, e.Prefix, presignTTL)
-}
-
-// presignTTL bounds how long a function may take to fetch its inputs and
-// write its output: Lambda's 15-minute maximum plus slack.
-const presignTTL = 20 * time.Minute

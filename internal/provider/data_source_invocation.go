@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
@@ -217,24 +218,25 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		rq.MaxParallel = int(m.MaxParallel.ValueInt64())
 	}
 	wfID := m.WorkflowID.ValueString()
+	wfAttr := path.Root("workflow_id")
 	if !m.OperatorID.IsNull() {
-		var op string
-		var err error
-		if wfID, op, err = splitWorkflowID(m.OperatorID.ValueString()); err != nil {
+		op, err := ids.ParseOperator(m.OperatorID.ValueString())
+		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("operator_id"), "Invalid operator id", err.Error())
 			return
 		}
-		rq.Operator = op
+		wfID, wfAttr = op.Workflow.String(), path.Root("operator_id")
+		rq.Operator = op.Name
 		if !m.Input.IsNull() {
 			rq.Input = json.RawMessage(m.Input.ValueString())
 		}
 	}
-	engineID, wf, err := splitWorkflowID(wfID)
+	wf, err := ids.ParseWorkflow(wfID)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Invalid workflow id", err.Error())
+		resp.Diagnostics.AddAttributeError(wfAttr, "Invalid workflow id", err.Error())
 		return
 	}
-	rq.Workflow = wf
+	rq.Workflow = wf.Name
 	for k, v := range m.Parameters.Elements() {
 		if n, ok := v.(jsontypes.Normalized); ok && !n.IsNull() {
 			rq.Parameters[k] = json.RawMessage(n.ValueString())
@@ -245,28 +247,35 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		resp.Diagnostics.Append(m.Targets.ElementsAs(ctx, &targets, false)...)
 	}
 	for i, t := range targets {
-		owner, name, err := splitWorkflowID(t)
-		if err != nil || owner != wfID {
+		op, err := ids.ParseOperator(t)
+		if err != nil || op.Workflow != wf {
 			resp.Diagnostics.AddAttributeError(path.Root("targets").AtListIndex(i), "Target from another workflow",
-				fmt.Sprintf("target %q is not an operator of workflow %q", t, wfID))
+				fmt.Sprintf("target %q is not an operator of workflow %q", t, wf))
 			continue
 		}
-		rq.Targets = append(rq.Targets, name)
+		rq.Targets = append(rq.Targets, op.Name)
 	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
 
-	e, err := d.data.resolveEngine(ctx, engineID)
+	e, err := d.data.resolveEngine(ctx, wf.Engine)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Cannot resolve the workflow's engine", err.Error())
+		resp.Diagnostics.AddAttributeError(wfAttr, "Cannot resolve the workflow's engine", err.Error())
 		return
 	}
 	store := d.data.store(e)
-	rec, err := run.Execute(ctx, store, lambdaInvoker{lambdafn.New(d.data.AWS.ForRegion(e.Region).Lambda)}, rq)
+	if creds, err := store.Credentials(ctx); err == nil && creds.CanExpire {
+		rq.CredentialsExpire = creds.Expires
+	}
+	inv := lambdaInvoker{fns: d.data.lambda(e.Region), key: func() ([]byte, error) { return d.data.environmentKey(ctx, e, store) }}
+	rec, err := run.Execute(ctx, store, inv, rq)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot run the workflow", err.Error())
 		return
+	}
+	for _, w := range rec.Warnings {
+		resp.Diagnostics.AddWarning("Presigned URLs may expire before the operator ends", w)
 	}
 
 	m.ID = types.StringValue(rec.ID)
@@ -275,7 +284,7 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	m.StartedAt = types.StringValue(rec.StartedAt.UTC().Format(time.RFC3339Nano))
 	m.FinishedAt = types.StringValue(rec.FinishedAt.UTC().Format(time.RFC3339Nano))
 	m.DurationMS = types.Int64Value(rec.DurationMS)
-	m.RunURI = types.StringValue(store.URI(artifacts.RunKey(store.Prefix(), rec.ID)))
+	m.RunURI = types.StringValue(store.URI(artifacts.RunKey(store.Prefix(), rec.Workflow, rec.ID)))
 	m.Operators = operatorResults(ctx, rec, &resp.Diagnostics)
 
 	if rec.Status != "succeeded" && !m.AllowFailure.ValueBool() {
@@ -335,6 +344,10 @@ func failureSummary(rec *run.Record) string {
 		op := rec.Operators[name]
 		if op.Error != nil {
 			fmt.Fprintf(&b, "\n\nOperator %q failed with %s: %s\n%s", name, op.Error.Type, op.Error.Message, op.Error.Traceback)
+			if op.Error.Traceback == "" && strings.TrimSpace(op.LogTail) != "" {
+				// A crash before the runtime could report leaves its story in the log.
+				fmt.Fprintf(&b, "Its log ends:\n%s", op.LogTail)
+			}
 		} else {
 			fmt.Fprintf(&b, "\n\nOperator %q failed.", name)
 		}
@@ -368,12 +381,70 @@ func nullIfEmpty(s string) types.String {
 }
 
 // lambdaInvoker adapts lambdafn to the run executor.
-type lambdaInvoker struct{ c *lambdafn.Client }
+type lambdaInvoker struct {
+	fns *lambdafn.Client
+	key func() ([]byte, error) // the engine's environment key
+}
 
 func (l lambdaInvoker) Invoke(ctx context.Context, name string, payload []byte) (run.Invocation, error) {
-	res, err := l.c.Invoke(ctx, name, payload)
+	res, err := l.fns.Invoke(ctx, name, payload)
 	if err != nil {
 		return run.Invocation{}, err
 	}
 	return run.Invocation{Payload: res.Payload, FunctionError: res.FunctionError, LogTail: res.LogTail}, nil
+}
+
+// Verify compares the function as Lambda reports it with its manifest.
+func (l lambdaInvoker) Verify(ctx context.Context, m *artifacts.OperatorManifest) error {
+	fn, err := l.fns.Get(ctx, m.FunctionName)
+	if err != nil {
+		return fmt.Errorf("operator %q: %w", m.Name, err)
+	}
+	live := *m
+	live.ImageURI = fn.ImageURI
+	if fn.ResolvedImageURI != "" {
+		live.ImageURI = fn.ResolvedImageURI
+	}
+	live.MemoryMB, live.TimeoutS, live.EphemeralMB = int64(fn.MemoryMB), int64(fn.TimeoutS), int64(fn.EphemeralMB)
+	live.Architecture, live.RoleARN = fn.Architecture, fn.RoleARN
+	live.EnvironmentHMAC = ""
+	if len(fn.Environment) > 0 {
+		key, err := l.key()
+		if err != nil {
+			return err
+		}
+		live.EnvironmentHMAC = artifacts.EnvironmentHMAC(key, fn.Environment)
+	}
+	if m.EphemeralMB == 0 {
+		live.EphemeralMB = 0 // manifests of older versions did not record it
+	}
+	if m.RoleARN == "" {
+		live.RoleARN = ""
+	}
+	if live.ConfigHash() == m.ConfigHash() {
+		return nil
+	}
+	var what []string
+	for _, f := range []struct{ name, live, want string }{
+		{"image", digest(live.ImageURI), digest(m.ImageURI)},
+		{"memory (MB)", fmt.Sprint(live.MemoryMB), fmt.Sprint(m.MemoryMB)},
+		{"timeout (s)", fmt.Sprint(live.TimeoutS), fmt.Sprint(m.TimeoutS)},
+		{"ephemeral storage (MB)", fmt.Sprint(live.EphemeralMB), fmt.Sprint(m.EphemeralMB)},
+		{"architecture", live.Architecture, m.Architecture},
+		{"role", live.RoleARN, m.RoleARN},
+	} {
+		if f.live != f.want {
+			what = append(what, fmt.Sprintf("%s %s, manifest %s", f.name, f.live, f.want))
+		}
+	}
+	if live.EnvironmentHMAC != m.EnvironmentHMAC {
+		what = append(what, "its environment differs from the manifest's")
+	}
+	return fmt.Errorf("the function %s of operator %q does not run what its manifest says (%s): it was changed outside Terraform, or an apply is updating it. "+
+		"Run terraform apply, then run again; no result is stored for a configuration that was not applied", m.FunctionName, m.Name, strings.Join(what, "; "))
+}
+
+func digest(image string) string {
+	_, d, _ := strings.Cut(image, "@")
+	return d
 }

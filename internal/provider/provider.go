@@ -19,6 +19,7 @@ import (
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/images"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -64,6 +65,8 @@ type ProviderData struct {
 	Docker func() (client.APIClient, error)
 
 	engines engine.Cache
+	claims  images.Claims
+	envKeys keyCache
 }
 
 func (p *aqueductProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -118,7 +121,7 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"max_retries": schema.Int64Attribute{
 				Optional:            true,
-				MarkdownDescription: "Maximum attempts per AWS API call, including the first. Defaults to the SDK's standard retryer (3), or `AWS_MAX_ATTEMPTS`.",
+				MarkdownDescription: "Maximum attempts per AWS API call, including the first, for throttling and transient errors. Defaults to `AWS_MAX_ATTEMPTS`, else 25 as in the AWS provider.",
 			},
 			"s3_use_path_style": schema.BoolAttribute{
 				Optional:            true,
@@ -202,24 +205,35 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	resp.DataSourceData = data
 }
 
-// lazyDocker makes the Docker client on first use.
+// lazyDocker makes the Docker client on first use. Clients are shared by
+// host across configurations of the provider process, so reconfiguring it
+// leaves no idle connections behind.
 func lazyDocker(host string) func() (client.APIClient, error) {
-	var once sync.Once
-	var c client.APIClient
-	var err error
 	return func() (client.APIClient, error) {
-		once.Do(func() {
-			opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-			if host != "" {
-				opts = append(opts, client.WithHost(host))
-			} else if os.Getenv("DOCKER_HOST") == "" {
-				opts = append(opts, client.WithHost(client.DefaultDockerHost))
-			}
-			c, err = client.NewClientWithOpts(opts...)
-		})
-		return c, err
+		dockerMu.Lock()
+		defer dockerMu.Unlock()
+		if c, ok := dockerClients[host]; ok {
+			return c, nil
+		}
+		opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+		if host != "" {
+			opts = append(opts, client.WithHost(host))
+		} else if os.Getenv("DOCKER_HOST") == "" {
+			opts = append(opts, client.WithHost(client.DefaultDockerHost))
+		}
+		c, err := client.NewClientWithOpts(opts...)
+		if err != nil {
+			return nil, err
+		}
+		dockerClients[host] = c
+		return c, nil
 	}
 }
+
+var (
+	dockerMu      sync.Mutex
+	dockerClients = map[string]client.APIClient{}
+)
 
 func (p *aqueductProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -25,6 +26,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/iamrole"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -124,7 +126,7 @@ func (r *lambdaResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Optional:            true,
 				Computed:            true,
 				Default:             booldefault.StaticBool(false),
-				MarkdownDescription: "Delete the repository created by this resource even when it still holds images. Without it, destroy fails on a non-empty repository.",
+				MarkdownDescription: "Also delete images the provider did not push (another tool's, or someone's `docker push`) when the repository created by this resource is destroyed. The provider's own images are always deleted on destroy, without it.",
 			},
 			"account_id": schema.StringAttribute{
 				Computed:            true,
@@ -197,7 +199,7 @@ func (r *lambdaResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		plan.ECRRepository = types.StringValue("aqueduct/" + plan.Name.ValueString())
 	}
 	if plan.ID.IsUnknown() && !plan.Region.IsUnknown() && !plan.ECRRepository.IsUnknown() {
-		plan.ID = types.StringValue(engine.ID(plan.Region.ValueString(), plan.ECRRepository.ValueString()))
+		plan.ID = types.StringValue(ids.Engine{Region: plan.Region.ValueString(), Repository: plan.ECRRepository.ValueString()}.String())
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -239,10 +241,11 @@ func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest,
 
 	repo, created, err := ensureRepository(ctx, clients.ECR, e)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("ecr_repository"), "Cannot create the ECR repository", err.Error())
+		resp.Diagnostics.AddAttributeError(path.Root("ecr_repository"), "Cannot use the ECR repository", err.Error())
 		return
 	}
-	e.CreatedRepo = created
+	e.RegistryID = aws.ToString(repo.RegistryId)
+	e.RepositoryURL = aws.ToString(repo.RepositoryUri)
 	if !created {
 		// An existing repository is adopted: record the engine on it.
 		if _, err := clients.ECR.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: repo.RepositoryArn, Tags: engine.ECRTags(e.Tags())}); err != nil {
@@ -252,36 +255,58 @@ func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest,
 	}
 	r.data.engines.Forget(e.ID())
 
-	plan.ID = types.StringValue(e.ID())
+	plan.ID = types.StringValue(e.ID().String())
 	plan.AccountID = types.StringValue(aws.ToString(ident.Account))
-	plan.RepositoryURL = types.StringValue(aws.ToString(repo.RepositoryUri))
-	plan.RepositoryCreated = types.BoolValue(created)
+	plan.RepositoryURL = types.StringValue(e.RepositoryURL)
+	plan.RepositoryCreated = types.BoolValue(e.CreatedRepo)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+
+	// The key that hashes operators' environments, made once per engine.
+	if _, err := r.data.store(e).EnvironmentKey(ctx); err != nil {
+		resp.Diagnostics.AddError("Cannot create the engine's environment key", err.Error())
+	}
 }
 
-// ensureRepository creates the repository, or returns the existing one.
+// ensureRepository creates the repository, or adopts an existing one: a
+// repository with no engine tags (the user's own, kept on destroy), or one
+// whose tags record this same engine (an apply that did not finish, or a
+// state that was lost). A repository recorded for another engine is refused,
+// naming it.
 func ensureRepository(ctx context.Context, api *ecr.Client, e *engine.Engine) (ecrtypes.Repository, bool, error) {
+	e.CreatedRepo = true
 	out, err := api.CreateRepository(ctx, &ecr.CreateRepositoryInput{
 		RepositoryName:     aws.String(e.Repository),
 		ImageTagMutability: ecrtypes.ImageTagMutabilityMutable,
-		Tags:               engine.ECRTags(func() map[string]string { e.CreatedRepo = true; return e.Tags() }()),
+		Tags:               engine.ECRTags(e.Tags()),
 	})
 	var exists *ecrtypes.RepositoryAlreadyExistsException
-	if errors.As(err, &exists) {
-		e.CreatedRepo = false
-		d, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{e.Repository}})
-		if err != nil {
-			return ecrtypes.Repository{}, false, err
-		}
-		if len(d.Repositories) == 0 {
-			return ecrtypes.Repository{}, false, fmt.Errorf("repository %q exists but cannot be described", e.Repository)
-		}
-		return d.Repositories[0], false, nil
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &exists) {
 		return ecrtypes.Repository{}, false, fmt.Errorf("creating ECR repository %q: %w", e.Repository, err)
 	}
-	return *out.Repository, true, nil
+	if err == nil {
+		return *out.Repository, true, nil
+	}
+	e.CreatedRepo = false
+	d, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{e.Repository}})
+	if err != nil {
+		return ecrtypes.Repository{}, false, err
+	}
+	if len(d.Repositories) == 0 {
+		return ecrtypes.Repository{}, false, fmt.Errorf("repository %q exists but cannot be described", e.Repository)
+	}
+	repo := d.Repositories[0]
+	owner, err := engine.FromRepository(ctx, api, e.Region, repo)
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return repo, false, nil
+	case err != nil:
+		return ecrtypes.Repository{}, false, err
+	case !owner.Same(e):
+		return ecrtypes.Repository{}, false, fmt.Errorf("the ECR repository %q already belongs to %s, so this engine cannot use it. "+
+			"Give this engine another name or ecr_repository", e.Repository, owner.Describe())
+	}
+	e.CreatedRepo = owner.CreatedRepo
+	return repo, false, nil
 }
 
 func (r *lambdaResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -290,14 +315,15 @@ func (r *lambdaResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	region, repo, err := engine.ParseID(state.ID.ValueString(), r.data.AWS.Region)
+	id, err := ids.ParseEngine(state.ID.ValueString(), r.data.AWS.Region)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid engine id", err.Error())
 		return
 	}
+	region := id.Region
 	clients := r.data.AWS.ForRegion(region)
-	r.data.engines.Forget(engine.ID(region, repo))
-	e, err := engine.Lookup(ctx, clients.ECR, region, repo)
+	r.data.engines.Forget(id)
+	e, err := engine.Lookup(ctx, clients.ECR, region, id.Repository)
 	if errors.Is(err, engine.ErrNotFound) {
 		resp.Diagnostics.AddWarning("Engine repository is gone", fmt.Sprintf("%s; it was deleted outside Terraform, so the next apply creates it again.", err))
 		resp.State.RemoveResource(ctx)
@@ -386,47 +412,102 @@ func (r *lambdaResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	region, repo, err := engine.ParseID(state.ID.ValueString(), r.data.AWS.Region)
+	id, err := ids.ParseEngine(state.ID.ValueString(), r.data.AWS.Region)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid engine id", err.Error())
 		return
 	}
-	clients := r.data.AWS.ForRegion(region)
-	defer r.data.engines.Forget(engine.ID(region, repo))
-	e, err := engine.Lookup(ctx, clients.ECR, region, repo)
-	if errors.Is(err, engine.ErrNotFound) {
-		return
-	}
-	if err != nil {
+	clients := r.data.AWS.ForRegion(id.Region)
+	defer r.data.engines.Forget(id)
+	e, err := engine.Lookup(ctx, clients.ECR, id.Region, id.Repository)
+	repoGone := errors.Is(err, engine.ErrNotFound)
+	switch {
+	case repoGone:
+		// The repository went first; the artifact store is still the
+		// engine's, found from the state.
+		e = &engine.Engine{Name: state.Name.ValueString(), Region: id.Region, Repository: id.Repository, RegistryID: state.AccountID.ValueString()}
+		if state.ArtifactStore != nil {
+			e.Bucket, e.Prefix = state.ArtifactStore.S3Bucket.ValueString(), state.ArtifactStore.Prefix.ValueString()
+		}
+	case err != nil:
 		resp.Diagnostics.AddError("Cannot read the engine", err.Error())
 		return
 	}
-	if !e.CreatedRepo {
-		keys := []string{engine.TagEngine, engine.TagRoleARN, engine.TagBucket, engine.TagPrefix, engine.TagCreatedRepo}
-		if _, err := clients.ECR.UntagResource(ctx, &ecr.UntagResourceInput{ResourceArn: aws.String(e.RepositoryARN), TagKeys: keys}); err != nil {
-			resp.Diagnostics.AddError("Cannot remove the engine's tags", fmt.Sprintf("the repository %q was not created by this resource and is kept; untagging it failed: %s", repo, err))
-		}
+	store := r.data.store(e)
+
+	// Nothing in use is deleted: operators left on the engine (another
+	// state's, or an interrupted apply's) keep it.
+	wfs, err := artifacts.Workflows(ctx, store)
+	if err != nil && e.Bucket != "" {
+		resp.Diagnostics.AddError("Cannot list the engine's workflows", err.Error())
 		return
 	}
-	_, err = clients.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(repo), Force: state.ForceDestroy.ValueBool()})
-	var notEmpty *ecrtypes.RepositoryNotEmptyException
-	var notFound *ecrtypes.RepositoryNotFoundException
-	switch {
-	case errors.As(err, &notEmpty):
-		resp.Diagnostics.AddError("ECR repository still holds images",
-			fmt.Sprintf("The repository %q, created by this resource, still holds images, so it was not deleted. Set force_destroy = true and apply, or delete the images first.", repo))
-	case errors.As(err, &notFound):
-	case err != nil:
-		resp.Diagnostics.AddError("Cannot delete the ECR repository", err.Error())
+	var inUse []string
+	for _, wf := range wfs {
+		ops, err := operatorsInUse(ctx, r.data, e, store, wf)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot check the engine's operators", err.Error())
+			return
+		}
+		inUse = append(inUse, ops...)
+	}
+	if len(inUse) > 0 {
+		resp.Diagnostics.AddError("Engine still has operators",
+			fmt.Sprintf("Engine %q cannot be deleted while these operators' functions exist: %s. They are not in this Terraform state: "+
+				"if an interrupted apply left them, run terraform apply (it adopts them) and then destroy; otherwise destroy them where they are managed.",
+				e.Name, strings.Join(inUse, ", ")))
+		return
+	}
+
+	if !repoGone {
+		// The provider's images go without force_destroy; others' only with it.
+		foreign, err := r.data.images(ctx, e).Purge(ctx, e, state.ForceDestroy.ValueBool())
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot delete the engine's images", err.Error())
+			return
+		}
+		switch {
+		case !e.CreatedRepo:
+			keys := []string{engine.TagEngine, engine.TagRoleARN, engine.TagBucket, engine.TagPrefix, engine.TagCreatedRepo}
+			if _, err := clients.ECR.UntagResource(ctx, &ecr.UntagResourceInput{ResourceArn: aws.String(e.RepositoryARN), TagKeys: keys}); err != nil {
+				resp.Diagnostics.AddError("Cannot remove the engine's tags", fmt.Sprintf("the repository %q was not created by this resource and is kept; untagging it failed: %s", id.Repository, err))
+				return
+			}
+		case len(foreign) > 0:
+			resp.Diagnostics.AddError("ECR repository holds images the provider did not push",
+				fmt.Sprintf("The repository %q, created by this resource, still holds %d image(s) that the provider did not push, e.g. %s, so it was not deleted. "+
+					"The provider's own images were deleted. Set force_destroy = true and apply to delete the others too, or delete them first.", id.Repository, len(foreign), foreign[0]))
+			return
+		default:
+			_, err := clients.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(id.Repository), Force: state.ForceDestroy.ValueBool()})
+			var notFound *ecrtypes.RepositoryNotFoundException
+			var notEmpty *ecrtypes.RepositoryNotEmptyException
+			switch {
+			case errors.As(err, &notEmpty):
+				resp.Diagnostics.AddError("ECR repository is not empty",
+					fmt.Sprintf("Images were pushed to %q while it was being deleted, so it was kept. Destroy again, or set force_destroy = true.", id.Repository))
+				return
+			case err != nil && !errors.As(err, &notFound):
+				resp.Diagnostics.AddError("Cannot delete the ECR repository", err.Error())
+				return
+			}
+		}
+	}
+
+	// Last, everything the engine wrote to the artifact store.
+	if e.Bucket != "" {
+		if err := store.DeletePrefix(ctx, store.Prefix()+"/"); err != nil {
+			resp.Diagnostics.AddError("Cannot delete the engine's artifacts", err.Error())
+		}
 	}
 }
 
 func (r *lambdaResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	region, repo, err := engine.ParseID(req.ID, r.data.AWS.Region)
+	id, err := ids.ParseEngine(req.ID, r.data.AWS.Region)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid import id", err.Error()+"; use <region>:<ecr repository> or <ecr repository>")
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), engine.ID(region, repo))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id.String())...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("force_destroy"), false)...)
 }

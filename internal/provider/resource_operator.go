@@ -2,14 +2,12 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -25,14 +23,16 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/build"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/memorytype"
-	"github.com/aqueduct/terraform-provider-aqueduct/internal/registry"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/plannedsource"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -73,9 +73,22 @@ type operatorModel struct {
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
 }
 
-// privateBuiltImage is the private-state key of the image this resource
-// pushed; a different image_uri read back from Lambda is drift.
-const privateBuiltImage = "built_image_uri"
+// Private state keys.
+const (
+	// privateBuiltImage is the image this resource pushed; a different
+	// image_uri read back from Lambda is drift.
+	privateBuiltImage = "built_image_uri"
+	// privateStore is where the operator's manifest lives, so that destroy
+	// can remove it even after the engine that said so is gone.
+	privateStore = "artifact_store"
+)
+
+// storeLocation is the value of privateStore.
+type storeLocation struct {
+	Region string `json:"region"`
+	Bucket string `json:"bucket"`
+	Root   string `json:"root"`
+}
 
 const defaultPythonVersion = "3.12"
 
@@ -88,7 +101,8 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One operator of a workflow: a Python function built into its own container image and deployed as its own Lambda function (package type Image).\n\n" +
 			"`source_hash` is computed at plan time from the build context, so unchanged files give an empty plan, and a change to `memory`, `timeout`, `environment` or `ephemeral_storage` alone updates the function's configuration without a build. " +
-			"An image already in the registry for the same `source_hash` is reused, not rebuilt.",
+			"An image already in the registry for the same `source_hash` is reused, not rebuilt. An image that a change replaces is deleted once no operator of the engine refers to it.\n\n" +
+			"A function left behind by an interrupted apply carries this operator's ownership tag and is adopted by the next apply; a function of the same name that belongs to anything else is refused, naming its owner.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
@@ -110,9 +124,10 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				},
 			},
 			"source": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Directory holding the operator's Python code, relative to the working directory or absolute. A `.dockerignore` in it is honoured.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				Required: true,
+				MarkdownDescription: "Directory holding the operator's Python code, relative to the working directory or absolute. A `.dockerignore` in it is honoured. " +
+					"Symbolic links to files or directories outside it (shared code in a monorepo) are followed and their content is part of the image and of `source_hash`.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"function": schema.StringAttribute{
 				Required:            true,
@@ -150,7 +165,7 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(300),
-				MarkdownDescription: "Function timeout in seconds, 1 to 900. Defaults to 300.",
+				MarkdownDescription: "Function timeout in seconds, 1 to 900. Defaults to 300. Presigned URLs of a run live this long plus 5 minutes.",
 				Validators:          []validator.Int64{int64validator.Between(1, 900)},
 			},
 			"ephemeral_storage": schema.Int64Attribute{
@@ -168,11 +183,12 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Validators:          []validator.String{stringvalidator.OneOf("x86_64", "arm64")},
 			},
 			"environment": schema.MapAttribute{
-				Optional:            true,
-				Sensitive:           true,
-				ElementType:         types.StringType,
-				MarkdownDescription: "Environment variables of the function. Values are sensitive: never shown in plans or logs. Keys must not start with `AWS_` or `AQUEDUCT_`.",
-				Validators:          []validator.Map{validators.ReservedTagKeys("AWS_"), validators.ReservedTagKeys("AQUEDUCT_")},
+				Optional:    true,
+				Sensitive:   true,
+				ElementType: types.StringType,
+				MarkdownDescription: "Environment variables of the function. Values are sensitive: never shown in plans or logs; runs and manifests see only a keyed hash of them, which still makes a changed value a new run. " +
+					"Names are two or more letters, digits and underscores starting with a letter; Lambda's reserved names (`_HANDLER`, `LAMBDA_TASK_ROOT`, ...) and names starting with `AWS_` or `AQUEDUCT_` are refused at plan time, as is an environment over Lambda's 4 KB.",
+				Validators: []validator.Map{validators.LambdaEnvironment("AWS_", "AQUEDUCT_")},
 			},
 			"inputs": schema.ListAttribute{
 				Optional:            true,
@@ -187,9 +203,9 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "Keep the image in ECR when the operator is destroyed. By default it is deleted unless another operator uses it.",
 			},
 			"function_name": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "Name of the Lambda function, derived from the engine, workflow and operator names; at most 64 characters.",
-				PlanModifiers:       keep,
+				Computed: true,
+				MarkdownDescription: "Name of the Lambda function: `<workflow>-<operator>-<hash>`, at most 64 characters. The hash covers the engine, workflow and operator, " +
+					"so two operators never share a function whatever their names.",
 			},
 			"function_arn": schema.StringAttribute{
 				Computed:            true,
@@ -244,6 +260,25 @@ func (m *operatorModel) spec(ctx context.Context, diags *diag.Diagnostics) build
 	}
 }
 
+// changes says what an update has to do to the function.
+type changes struct {
+	code   bool // UpdateFunctionCode: a new image or architecture
+	config bool // UpdateFunctionConfiguration
+}
+
+func (c changes) any() bool { return c.code || c.config }
+
+// diff is the one place that decides what changed between state and plan:
+// ModifyPlan uses it to say what becomes unknown, Update to decide the calls.
+func diff(ctx context.Context, plan, state *operatorModel) changes {
+	memEqual, d := plan.Memory.StringSemanticEquals(ctx, state.Memory)
+	return changes{
+		code: plan.ImageURI.IsUnknown() || !plan.ImageURI.Equal(state.ImageURI) || !plan.Architecture.Equal(state.Architecture),
+		config: !memEqual || d.HasError() || !plan.Timeout.Equal(state.Timeout) || !plan.EphemeralStorage.Equal(state.EphemeralStorage) ||
+			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN),
+	}
+}
+
 // ModifyPlan computes what is knowable at plan time: the id, the function
 // name, the base image default and source_hash. A new source_hash, or an
 // image changed outside Terraform, plans a new image_uri.
@@ -262,16 +297,19 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
 
+	var op ids.Operator
 	if !plan.WorkflowID.IsUnknown() && !plan.Name.IsUnknown() {
-		id := plan.WorkflowID.ValueString() + "/" + plan.Name.ValueString()
-		plan.ID = types.StringValue(id)
-		engineID, wf, err := splitWorkflowID(plan.WorkflowID.ValueString())
+		wf, err := ids.ParseWorkflow(plan.WorkflowID.ValueString())
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("workflow_id"), "Invalid workflow id", err.Error())
 			return
 		}
-		plan.FunctionName = types.StringValue(functionName(engineID, wf, plan.Name.ValueString()))
-		r.checkInputs(ctx, &plan, engineID, wf, &resp.Diagnostics)
+		op = wf.Operator(plan.Name.ValueString())
+		plan.ID = types.StringValue(op.String())
+		plan.FunctionName = types.StringValue(naming.FunctionName(op))
+		r.checkInputs(ctx, &plan, op, &resp.Diagnostics)
+	} else {
+		plan.FunctionName = types.StringUnknown()
 	}
 	if plan.BaseImage.IsUnknown() && !plan.PythonVersion.IsUnknown() {
 		plan.BaseImage = types.StringValue(build.DefaultBaseImage(plan.PythonVersion.ValueString()))
@@ -280,11 +318,15 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	knowable := !plan.Source.IsUnknown() && !plan.Function.IsUnknown() && !plan.Requirements.IsUnknown() &&
 		!plan.PythonVersion.IsUnknown() && !plan.BaseImage.IsUnknown() && !plan.Architecture.IsUnknown()
 	if knowable {
-		spec := plan.spec(ctx, &resp.Diagnostics)
-		hash, err := build.Hash(spec)
+		hash, err := build.Hash(plan.spec(ctx, &resp.Diagnostics))
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot hash the operator's source", err.Error())
 			return
+		}
+		if op.Name != "" {
+			// The apply-time re-plan plans what the plan saw; the apply then
+			// tells the user if the files have changed since.
+			hash = plannedsource.Planned(op.String(), priorHash(state), hash)
 		}
 		plan.SourceHash = types.StringValue(hash)
 	} else {
@@ -294,6 +336,10 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if state == nil {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
+	}
+	// A function named by an earlier version's scheme moves to its new name.
+	if !plan.FunctionName.IsUnknown() && !state.FunctionName.Equal(plan.FunctionName) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("function_name"))
 	}
 
 	// The image stays only when the context is the same and Lambda still
@@ -306,18 +352,14 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	} else {
 		plan.ImageURI = types.StringUnknown()
 	}
-	e, err := r.engineOf(ctx, plan.WorkflowID.ValueString())
-	if err == nil && !plan.WorkflowID.IsUnknown() {
-		plan.RoleARN = types.StringValue(e.RoleARN)
-	} else {
-		plan.RoleARN = state.RoleARN
+	plan.RoleARN = state.RoleARN
+	if wf, err := ids.ParseWorkflow(plan.WorkflowID.ValueString()); err == nil && !plan.WorkflowID.IsUnknown() {
+		if e, err := r.data.resolveEngine(ctx, wf.Engine); err == nil {
+			plan.RoleARN = types.StringValue(e.RoleARN)
+		}
 	}
 
-	changed := !plan.ImageURI.Equal(state.ImageURI) || !plan.RoleARN.Equal(state.RoleARN) ||
-		!memEqual(ctx, plan.Memory, state.Memory) || !plan.Timeout.Equal(state.Timeout) ||
-		!plan.EphemeralStorage.Equal(state.EphemeralStorage) || !plan.Environment.Equal(state.Environment) ||
-		!plan.Architecture.Equal(state.Architecture)
-	if changed {
+	if diff(ctx, &plan, state).any() {
 		plan.LastModified = types.StringUnknown()
 		plan.State = types.StringUnknown()
 	} else {
@@ -327,92 +369,132 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-func memEqual(ctx context.Context, a, b memorytype.Memory) bool {
-	eq, diags := a.StringSemanticEquals(ctx, b)
-	return eq && !diags.HasError()
+func priorHash(state *operatorModel) string {
+	if state == nil {
+		return ""
+	}
+	return state.SourceHash.ValueString()
+}
+
+// sourceUnchanged reports whether the files still hash to what was planned.
+// When they do not, and the plan builds an image, the apply stops: it would
+// build something nobody saw in a plan.
+func sourceUnchanged(ctx context.Context, plan *operatorModel, op ids.Operator, prior string, building bool, diags *diag.Diagnostics) bool {
+	defer plannedsource.Forget(op.String(), prior)
+	now, err := build.Hash(plan.spec(ctx, diags))
+	if err != nil {
+		diags.AddAttributeError(path.Root("source"), "Cannot hash the operator's source", err.Error())
+		return false
+	}
+	if now == plan.SourceHash.ValueString() {
+		return true
+	}
+	msg := fmt.Sprintf("The source of operator %q (%s) changed after the plan: the plan was made for %s, the files now hash to %s.",
+		op.Name, plan.Source.ValueString(), plan.SourceHash.ValueString(), now)
+	if building {
+		diags.AddAttributeError(path.Root("source"), "Operator source changed after the plan",
+			msg+" Nothing was built. Run terraform plan (or terraform apply) again, so that the plan shows what will be built.")
+		return false
+	}
+	diags.AddAttributeWarning(path.Root("source"), "Operator source changed after the plan",
+		msg+" This apply did not plan a new image, so none is built now; the next plan shows the change.")
+	return true
 }
 
 // checkInputs rejects inputs from another workflow and cycles. A cycle of
 // references is Terraform's own error; this catches an operator listing
-// itself, and cycles through operators that already exist, by walking their
-// manifests.
-func (r *operatorResource) checkInputs(ctx context.Context, plan *operatorModel, engineID, wf string, diags *diag.Diagnostics) {
+// itself, and cycles through operators that already exist.
+func (r *operatorResource) checkInputs(ctx context.Context, plan *operatorModel, op ids.Operator, diags *diag.Diagnostics) {
 	if plan.Inputs.IsNull() || plan.Inputs.IsUnknown() {
 		return
 	}
 	var inputs []types.String
 	diags.Append(plan.Inputs.ElementsAs(ctx, &inputs, false)...)
-	self, wfID := plan.Name.ValueString(), plan.WorkflowID.ValueString()
 	var names []string
 	for i, in := range inputs {
 		if in.IsUnknown() || in.IsNull() {
 			continue
 		}
-		owner, name, err := splitWorkflowID(in.ValueString())
-		if err != nil || owner != wfID {
+		up, err := ids.ParseOperator(in.ValueString())
+		if err != nil || up.Workflow != op.Workflow {
 			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Input from another workflow",
-				fmt.Sprintf("input %q is not an operator of workflow %q: an operator takes inputs only from operators of its own workflow (ids \"%s/<operator>\").", in.ValueString(), wfID, wfID))
+				fmt.Sprintf("input %q is not an operator of workflow %q: an operator takes inputs only from operators of its own workflow (ids \"%s/<operator>\").", in.ValueString(), op.Workflow, op.Workflow))
 			continue
 		}
-		if name == self {
+		if up.Name == op.Name {
 			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Cyclic inputs",
-				fmt.Sprintf("operator %q lists itself as an input; the inputs of a workflow must form a DAG.", self))
+				fmt.Sprintf("operator %q lists itself as an input; the inputs of a workflow must form a DAG.", op.Name))
 			continue
 		}
-		names = append(names, name)
+		names = append(names, up.Name)
 	}
 	if diags.HasError() || len(names) == 0 {
 		return
 	}
-	e, err := r.data.resolveEngine(ctx, engineID)
+	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
 	if err != nil {
 		return // the engine does not exist yet, so neither do operators that could close a cycle
 	}
-	store := r.data.store(e)
-	visited := map[string]bool{}
-	var walk func(name string, trail []string) []string
-	walk = func(name string, trail []string) []string {
-		trail = append(trail, name)
-		if name == self {
-			return trail
-		}
-		if visited[name] {
-			return nil
-		}
-		visited[name] = true
-		var m artifacts.OperatorManifest
-		if found, err := store.GetJSON(ctx, artifacts.OperatorKey(e.Prefix, wf, name), &m); err != nil || !found {
-			return nil
-		}
-		for _, up := range m.Inputs {
-			if c := walk(up, trail); c != nil {
-				return c
-			}
-		}
+	if c := run.CycleThrough(ctx, r.data.store(e), op.Workflow.Name, op.Name, names); c != nil {
+		diags.AddAttributeError(path.Root("inputs"), "Cyclic inputs",
+			fmt.Sprintf("the inputs form a cycle: %s (each operator takes the next one's output); the inputs of a workflow must form a DAG.", strings.Join(c, " <- ")))
+	}
+}
+
+// target is what Create and Update act on: the operator, its engine and
+// store (the workflow's manifest must exist) and its inputs' names.
+type target struct {
+	op     ids.Operator
+	engine *engine.Engine
+	store  *artifacts.Store
+	inputs []string
+}
+
+func (r *operatorResource) resolve(ctx context.Context, plan *operatorModel, diags *diag.Diagnostics) *target {
+	wf, err := ids.ParseWorkflow(plan.WorkflowID.ValueString())
+	if err != nil {
+		diags.AddAttributeError(path.Root("workflow_id"), "Invalid workflow id", err.Error())
 		return nil
 	}
-	for _, n := range names {
-		if c := walk(n, []string{self}); c != nil {
-			diags.AddAttributeError(path.Root("inputs"), "Cyclic inputs",
-				fmt.Sprintf("the inputs form a cycle: %s (each operator takes the next one's output); the inputs of a workflow must form a DAG.", strings.Join(c, " <- ")))
-			return
-		}
-	}
-}
-
-func (r *operatorResource) engineOf(ctx context.Context, workflowID string) (*engine.Engine, error) {
-	engineID, _, err := splitWorkflowID(workflowID)
+	e, err := r.data.resolveEngine(ctx, wf.Engine)
 	if err != nil {
-		return nil, err
+		diags.AddAttributeError(path.Root("workflow_id"), "Cannot resolve the workflow's engine", err.Error())
+		return nil
 	}
-	return r.data.resolveEngine(ctx, engineID)
-}
-
-// functionName derives the Lambda function name from the ids, so that it is
-// known at plan time and the same on every machine.
-func functionName(engineID, workflow, operator string) string {
-	repo := engineID[strings.LastIndexAny(engineID, ":/")+1:]
-	return lambdafn.FunctionName(repo+"-"+workflow, operator)
+	t := &target{op: wf.Operator(plan.Name.ValueString()), engine: e, store: r.data.store(e)}
+	var wm artifacts.WorkflowManifest
+	if found, err := t.store.GetJSON(ctx, artifacts.WorkflowKey(t.store.Prefix(), wf.Name), &wm); err != nil || !found {
+		diags.AddAttributeError(path.Root("workflow_id"), "Workflow not found",
+			fmt.Sprintf("workflow %q has no manifest in the artifact store (%v); create the aqueduct_workflow first and reference its id.", wf.Name, err))
+		return nil
+	}
+	var inputIDs []string
+	if !plan.Inputs.IsNull() {
+		diags.Append(plan.Inputs.ElementsAs(ctx, &inputIDs, false)...)
+	}
+	for i, id := range inputIDs {
+		up, err := ids.ParseOperator(id)
+		if err != nil {
+			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Invalid input", err.Error())
+			continue
+		}
+		var m artifacts.OperatorManifest
+		found, err := t.store.GetJSON(ctx, artifacts.OperatorKey(t.store.Prefix(), wf.Name, up.Name), &m)
+		if err != nil {
+			diags.AddError("Cannot read an input operator", err.Error())
+			continue
+		}
+		if !found {
+			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Input operator does not exist",
+				fmt.Sprintf("operator %q does not exist in workflow %q. Reference it as aqueduct_operator.<name>.id so that Terraform creates it first.", up.Name, wf.Name))
+			continue
+		}
+		t.inputs = append(t.inputs, up.Name)
+	}
+	if diags.HasError() {
+		return nil
+	}
+	return t
 }
 
 func (r *operatorResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -426,121 +508,123 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	e, wf, store, inputNames := r.resolve(ctx, &plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	t := r.resolve(ctx, &plan, &resp.Diagnostics)
+	if t == nil {
 		return
 	}
-
-	fns := lambdafn.New(r.data.AWS.ForRegion(e.Region).Lambda)
+	fns := r.data.lambda(t.engine.Region)
 	name := plan.FunctionName.ValueString()
-	alreadyExists := func() {
-		resp.Diagnostics.AddError("Lambda function already exists",
-			fmt.Sprintf("The function %q exists but is not in this Terraform state, for example after an interrupted apply. "+
-				"Import it instead of creating a duplicate: terraform import <address of this aqueduct_operator> %s/%s",
-				name, wf, plan.Name.ValueString()))
-	}
-	if _, err := fns.Get(ctx, name); err == nil {
-		alreadyExists()
-		return
-	} else if !errors.Is(err, lambdafn.ErrNotFound) {
+
+	// A function of this name is adopted only when its tags say it is this
+	// operator's: an earlier apply made it and was interrupted.
+	existing, err := fns.Get(ctx, name)
+	switch {
+	case err == nil:
+		if err := ownership(existing, t.op); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "Lambda function belongs to something else", err.Error())
+			return
+		}
+		resp.Diagnostics.AddWarning("Adopted a function left by an interrupted apply",
+			fmt.Sprintf("The function %q of operator %q existed, tagged as this operator's, but was not in the Terraform state: an earlier apply made it and did not finish. It is brought in line with the configuration.", name, t.op))
+	case errors.Is(err, lambdafn.ErrNotFound):
+		existing = nil
+	default:
 		resp.Diagnostics.AddError("Cannot check for an existing Lambda function", err.Error())
 		return
 	}
 
-	image, err := r.ensureImage(ctx, e, plan.spec(ctx, &resp.Diagnostics), plan.SourceHash.ValueString())
+	if !sourceUnchanged(ctx, &plan, t.op, "", true, &resp.Diagnostics) {
+		return
+	}
+	image, release, err := r.data.images(ctx, t.engine).Ensure(ctx, t.engine, plan.spec(ctx, &resp.Diagnostics), plan.SourceHash.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot build the operator image", err.Error())
 		return
 	}
-	cfg := r.functionConfig(ctx, &plan, e, image, &resp.Diagnostics)
+	defer release()
+	var replaces string
+	if existing != nil && existing.ImageURI != image {
+		replaces = existing.ImageURI
+	}
+	// The manifest comes first: it names the function before it exists, so
+	// nothing the provider makes goes unrecorded, and it holds the image.
+	plan.ImageURI = types.StringValue(image)
+	r.writeManifest(ctx, t, &plan, replaces, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	fn, err := fns.Create(ctx, cfg)
-	if errors.Is(err, lambdafn.ErrAlreadyExists) {
-		alreadyExists() // created by someone else since the check above
+	release()
+
+	cfg := r.functionConfig(ctx, &plan, t, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.RoleARN = types.StringValue(t.engine.RoleARN)
+	var fn *lambdafn.Function
+	if existing != nil {
+		fn, err = r.converge(ctx, fns, existing, cfg)
+	} else {
+		fn, err = fns.Create(ctx, cfg)
+	}
 	if err != nil {
+		if fn != nil {
+			// The function exists: record it (Terraform taints it) rather
+			// than leave it out of state.
+			r.setFromFunction(&plan, fn)
+			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+			r.setPrivate(ctx, resp.Private, t, image, &resp.Diagnostics)
+		}
 		resp.Diagnostics.AddError("Cannot create the Lambda function", err.Error())
 		return
 	}
-	// Recorded before the manifest is written: a failure after this point
-	// leaves the function in state (tainted), never orphaned.
 	r.setFromFunction(&plan, fn)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateBuiltImage, []byte(`"`+image+`"`))...)
-	r.writeManifest(ctx, store, e, wf, &plan, inputNames, &resp.Diagnostics)
+	r.setPrivate(ctx, resp.Private, t, image, &resp.Diagnostics)
+	r.writeManifest(ctx, t, &plan, "", &resp.Diagnostics)
+	if replaces != "" {
+		r.deleteImageIfUnused(ctx, t, replaces, &resp.Diagnostics)
+	}
 }
 
-// resolve finds what Create and Update both act on: the engine, the
-// workflow (whose manifest must exist), its store and the input names.
-func (r *operatorResource) resolve(ctx context.Context, plan *operatorModel, diags *diag.Diagnostics) (*engine.Engine, string, *artifacts.Store, []string) {
-	e, err := r.engineOf(ctx, plan.WorkflowID.ValueString())
-	if err != nil {
-		diags.AddAttributeError(path.Root("workflow_id"), "Cannot resolve the workflow's engine", err.Error())
-		return nil, "", nil, nil
+// converge brings an adopted function to cfg.
+func (r *operatorResource) converge(ctx context.Context, fns *lambdafn.Client, fn *lambdafn.Function, cfg lambdafn.Config) (*lambdafn.Function, error) {
+	if fn.ImageURI != cfg.ImageURI || fn.Architecture != cfg.Architecture || fn.State == "Failed" {
+		if _, err := fns.UpdateCode(ctx, cfg.Name, cfg.ImageURI, cfg.Architecture); err != nil {
+			return nil, err
+		}
 	}
-	_, wf, _ := splitWorkflowID(plan.WorkflowID.ValueString())
-	store := r.data.store(e)
-	var wm artifacts.WorkflowManifest
-	if found, err := store.GetJSON(ctx, artifacts.WorkflowKey(e.Prefix, wf), &wm); err != nil || !found {
-		diags.AddAttributeError(path.Root("workflow_id"), "Workflow not found",
-			fmt.Sprintf("workflow %q has no manifest in the artifact store (%v); create the aqueduct_workflow first and reference its id.", wf, err))
-		return nil, "", nil, nil
-	}
-	return e, wf, store, r.inputNames(ctx, plan, store, e, wf, diags)
+	return fns.UpdateConfig(ctx, cfg)
 }
 
-// inputNames checks that every input exists (so literal ids cannot close a
-// cycle at apply) and returns their operator names in order.
-func (r *operatorResource) inputNames(ctx context.Context, plan *operatorModel, store *artifacts.Store, e *engine.Engine, wf string, diags *diag.Diagnostics) []string {
-	var ids []string
-	if !plan.Inputs.IsNull() {
-		diags.Append(plan.Inputs.ElementsAs(ctx, &ids, false)...)
+// ownership is nil when fn's tags say it is op's function, and otherwise
+// names whose it is.
+func ownership(fn *lambdafn.Function, op ids.Operator) error {
+	owner := fn.Tags[naming.TagOwner]
+	if owner == naming.Owner(op) {
+		return nil
 	}
-	names := make([]string, 0, len(ids))
-	for i, id := range ids {
-		_, name, err := splitWorkflowID(id)
-		if err != nil {
-			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Invalid input", err.Error())
-			continue
-		}
-		var m artifacts.OperatorManifest
-		found, err := store.GetJSON(ctx, artifacts.OperatorKey(e.Prefix, wf, name), &m)
-		if err != nil {
-			diags.AddError("Cannot read an input operator", err.Error())
-			continue
-		}
-		if !found {
-			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Input operator does not exist",
-				fmt.Sprintf("operator %q does not exist in workflow %q. Reference it as aqueduct_operator.<name>.id so that Terraform creates it first.", name, wf))
-			continue
-		}
-		names = append(names, name)
+	if owner != "" || fn.Tags[naming.TagEngine] != "" {
+		return fmt.Errorf("the Lambda function %q belongs to operator %q of workflow %q on engine %q, not to %q. "+
+			"Two operators never derive the same name, so this one was made by something else under this name; delete or rename it",
+			fn.Name, fn.Tags[naming.TagOperator], fn.Tags[naming.TagWorkflow], fn.Tags[naming.TagEngine], op)
 	}
-	return names
+	return fmt.Errorf("the Lambda function %q exists and was not made by this provider (it has no %s tag), so it is not adopted; delete or rename it", fn.Name, naming.TagOwner)
 }
 
-func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel, e *engine.Engine, image string, diags *diag.Diagnostics) lambdafn.Config {
+func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel, t *target, diags *diag.Diagnostics) lambdafn.Config {
 	mb, d := m.Memory.MB()
 	diags.Append(d...)
-	_, wf, _ := splitWorkflowID(m.WorkflowID.ValueString())
 	return lambdafn.Config{
 		Name:         m.FunctionName.ValueString(),
-		ImageURI:     image,
-		RoleARN:      e.RoleARN,
-		Description:  fmt.Sprintf("aqueduct operator %s of workflow %s", m.Name.ValueString(), wf),
+		ImageURI:     m.ImageURI.ValueString(),
+		RoleARN:      t.engine.RoleARN,
+		Description:  fmt.Sprintf("aqueduct operator %s of workflow %s", t.op.Name, t.op.Workflow.Name),
 		MemoryMB:     int32(mb),
 		TimeoutS:     int32(m.Timeout.ValueInt64()),
 		EphemeralMB:  int32(m.EphemeralStorage.ValueInt64()),
 		Architecture: m.Architecture.ValueString(),
 		Environment:  stringMap(ctx, m.Environment, diags),
-		Tags: map[string]string{
-			"aqueduct:engine":   e.Name,
-			"aqueduct:workflow": wf,
-			"aqueduct:operator": m.Name.ValueString(),
-		},
+		Tags:         naming.FunctionTags(t.engine.Name, t.op),
 	}
 }
 
@@ -549,72 +633,80 @@ func (r *operatorResource) setFromFunction(m *operatorModel, fn *lambdafn.Functi
 	m.FunctionName = types.StringValue(fn.Name)
 	m.FunctionARN = types.StringValue(fn.ARN)
 	m.ImageURI = types.StringValue(fn.ImageURI)
-	m.RoleARN = types.StringValue(fn.RoleARN)
+	if fn.RoleARN != "" {
+		m.RoleARN = types.StringValue(fn.RoleARN)
+	}
 	m.LastModified = types.StringValue(fn.LastModified)
 	m.State = types.StringValue(fn.State)
 }
 
-func (r *operatorResource) writeManifest(ctx context.Context, store *artifacts.Store, e *engine.Engine, wf string, m *operatorModel, inputs []string, diags *diag.Diagnostics) {
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func (r *operatorResource) setPrivate(ctx context.Context, p privateSetter, t *target, image string, diags *diag.Diagnostics) {
+	loc, _ := json.Marshal(storeLocation{Region: t.engine.Region, Bucket: t.store.Bucket(), Root: t.store.Prefix()})
+	diags.Append(p.SetKey(ctx, privateStore, loc)...)
+	if image != "" {
+		b, _ := json.Marshal(image)
+		diags.Append(p.SetKey(ctx, privateBuiltImage, b)...)
+	}
+}
+
+// writeManifest records the operator as planned. replaces is the image the
+// function runs until the update lands, kept referenced until then.
+func (r *operatorResource) writeManifest(ctx context.Context, t *target, m *operatorModel, replaces string, diags *diag.Diagnostics) {
 	mb, _ := m.Memory.MB()
 	spec := m.spec(ctx, diags)
-	manifest := artifacts.OperatorManifest{
-		Name:          m.Name.ValueString(),
-		Workflow:      wf,
-		FunctionName:  m.FunctionName.ValueString(),
-		FunctionARN:   m.FunctionARN.ValueString(),
-		ImageURI:      m.ImageURI.ValueString(),
-		SourceHash:    m.SourceHash.ValueString(),
-		Function:      m.Function.ValueString(),
-		Inputs:        inputs,
-		MemoryMB:      mb,
-		Memory:        m.Memory.ValueString(),
-		TimeoutS:      m.Timeout.ValueInt64(),
-		Source:        m.Source.ValueString(),
-		Requirements:  spec.Requirements,
-		PythonVersion: m.PythonVersion.ValueString(),
-		BaseImage:     m.BaseImage.ValueString(),
-		Architecture:  m.Architecture.ValueString(),
-		KeepImage:     m.KeepImageOnDestroy.ValueBool(),
+	env := stringMap(ctx, m.Environment, diags)
+	var envHMAC string
+	if len(env) > 0 {
+		key, err := r.data.environmentKey(ctx, t.engine, t.store)
+		if err != nil {
+			diags.AddError("Cannot read the engine's environment key", err.Error())
+			return
+		}
+		envHMAC = artifacts.EnvironmentHMAC(key, env)
 	}
-	if err := store.PutJSON(ctx, artifacts.OperatorKey(e.Prefix, wf, manifest.Name), manifest); err != nil {
+	manifest := artifacts.OperatorManifest{
+		Name:            t.op.Name,
+		Workflow:        t.op.Workflow.Name,
+		FunctionName:    m.FunctionName.ValueString(),
+		ImageURI:        m.ImageURI.ValueString(),
+		SourceHash:      m.SourceHash.ValueString(),
+		Function:        m.Function.ValueString(),
+		Inputs:          t.inputs,
+		MemoryMB:        mb,
+		TimeoutS:        m.Timeout.ValueInt64(),
+		EphemeralMB:     m.EphemeralStorage.ValueInt64(),
+		RoleARN:         t.engine.RoleARN,
+		EnvironmentHMAC: envHMAC,
+		ReplacesImage:   replaces,
+		Memory:          m.Memory.ValueString(),
+		Source:          m.Source.ValueString(),
+		Requirements:    spec.Requirements,
+		PythonVersion:   m.PythonVersion.ValueString(),
+		BaseImage:       m.BaseImage.ValueString(),
+		Architecture:    m.Architecture.ValueString(),
+		KeepImage:       m.KeepImageOnDestroy.ValueBool(),
+	}
+	if !m.FunctionARN.IsUnknown() {
+		manifest.FunctionARN = m.FunctionARN.ValueString()
+	}
+	if manifest.Inputs == nil {
+		manifest.Inputs = []string{}
+	}
+	if err := t.store.PutJSON(ctx, artifacts.OperatorKey(t.store.Prefix(), t.op.Workflow.Name, t.op.Name), manifest); err != nil {
 		diags.AddError("Cannot write the operator manifest", err.Error())
 	}
 }
 
-// ensureImage returns "<repository>@sha256:..." for the spec: the image in
-// the registry tagged with the source hash, or a fresh build pushed there.
-func (r *operatorResource) ensureImage(ctx context.Context, e *engine.Engine, spec build.Spec, sourceHash string) (string, error) {
-	tag, err := build.ImageTag(sourceHash)
-	if err != nil {
-		return "", err
+// deleteImageIfUnused deletes a replaced image that nothing refers to any
+// more. Failing to is a warning: the image stays, which is the safe side.
+func (r *operatorResource) deleteImageIfUnused(ctx context.Context, t *target, image string, diags *diag.Diagnostics) {
+	if _, err := r.data.images(ctx, t.engine).DeleteIfUnused(ctx, t.engine, t.store, image); err != nil {
+		diags.AddWarning("Replaced image kept", fmt.Sprintf("The image %s is no longer used by operator %q, but it was kept: %s", image, t.op, err))
 	}
-	auth, err := registry.ECRAuth(ctx, r.data.AWS.ForRegion(e.Region).ECR, e.RegistryID)
-	if err != nil {
-		return "", err
-	}
-	ref := e.RepositoryURL + ":" + tag
-	digest, found, err := registry.Lookup(ctx, ref, auth)
-	if err != nil {
-		return "", err
-	}
-	if found {
-		tflog.Info(ctx, "image for this source hash is already in the registry; not rebuilding", map[string]any{"image": ref, "digest": digest})
-		return registry.DigestRef(e.RepositoryURL, digest), nil
-	}
-	docker, err := r.data.Docker()
-	if err != nil {
-		return "", fmt.Errorf("a Docker engine is needed to build %s: %w; start Docker or set docker_host / DOCKER_HOST", spec.SourceDir, err)
-	}
-	logf := func(line string) { tflog.Debug(ctx, "docker build: "+line) }
-	id, err := build.Build(ctx, docker, spec, []string{ref}, logf)
-	if err != nil {
-		return "", err
-	}
-	digest, err = registry.Push(ctx, docker, id, ref, auth, func(line string) { tflog.Debug(ctx, "docker push: "+line) })
-	if err != nil {
-		return "", err
-	}
-	return registry.DigestRef(e.RepositoryURL, digest), nil
 }
 
 func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -623,30 +715,19 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	wfID, opName, err := splitWorkflowID(state.ID.ValueString())
+	op, err := ids.ParseOperator(state.ID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid operator id", err.Error())
 		return
 	}
-	engineID, wf, err := splitWorkflowID(wfID)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid operator id", err.Error())
-		return
+	fnName := state.FunctionName.ValueString()
+	if fnName == "" {
+		fnName = naming.FunctionName(op) // import
 	}
-	e, err := r.data.resolveEngine(ctx, engineID)
-	if errors.Is(err, engine.ErrNotFound) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot resolve the operator's engine", err.Error())
-		return
-	}
-	fnName := functionName(engineID, wf, opName)
-	fn, err := lambdafn.New(r.data.AWS.ForRegion(e.Region).Lambda).Get(ctx, fnName)
+	fn, err := r.data.lambda(op.Workflow.Engine.Region).Get(ctx, fnName)
 	if errors.Is(err, lambdafn.ErrNotFound) {
 		resp.Diagnostics.AddWarning("Lambda function is gone",
-			fmt.Sprintf("The function %q of operator %q was deleted outside Terraform; the next apply creates it again.", fnName, opName))
+			fmt.Sprintf("The function %q of operator %q was deleted outside Terraform; the next apply creates it again.", fnName, op.Name))
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -655,9 +736,25 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 
+	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		// The function outlived its engine: it stays in state, so that
+		// destroy removes it.
+		resp.Diagnostics.AddWarning("Operator's engine is gone",
+			fmt.Sprintf("%s, but the function %q of operator %q still exists. It stays in the state so that terraform destroy removes it.", err, fnName, op))
+		r.setFromFunction(&state, fn)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
+	case err != nil:
+		resp.Diagnostics.AddError("Cannot resolve the operator's engine", err.Error())
+		return
+	}
+
 	// Configuration that only the manifest holds: needed on import.
+	store := r.data.store(e)
 	var m artifacts.OperatorManifest
-	found, err := r.data.store(e).GetJSON(ctx, artifacts.OperatorKey(e.Prefix, wf, opName), &m)
+	found, err := store.GetJSON(ctx, artifacts.OperatorKey(store.Prefix(), op.Workflow.Name, op.Name), &m)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the operator manifest", err.Error())
 		return
@@ -676,18 +773,24 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 			state.Requirements = reqs
 		}
 		if len(m.Inputs) > 0 || !state.Inputs.IsNull() {
-			ids := make([]string, len(m.Inputs))
+			inputs := make([]string, len(m.Inputs))
 			for i, n := range m.Inputs {
-				ids[i] = wfID + "/" + n
+				inputs[i] = op.Workflow.Operator(n).String()
 			}
-			inputs, d := types.ListValueFrom(ctx, types.StringType, ids)
+			l, d := types.ListValueFrom(ctx, types.StringType, inputs)
 			resp.Diagnostics.Append(d...)
-			state.Inputs = inputs
+			state.Inputs = l
 		}
+	} else {
+		// Without its manifest no run can find the operator: plan an update
+		// that writes it again.
+		resp.Diagnostics.AddWarning("Operator manifest is gone",
+			fmt.Sprintf("The manifest of operator %q is missing from %s; the next apply writes it again.", op, store.URI(artifacts.OperatorKey(store.Prefix(), op.Workflow.Name, op.Name))))
+		state.SourceHash = types.StringValue("")
 	}
 
-	state.WorkflowID = types.StringValue(wfID)
-	state.Name = types.StringValue(opName)
+	state.WorkflowID = types.StringValue(op.Workflow.String())
+	state.Name = types.StringValue(op.Name)
 	r.setFromFunction(&state, fn)
 	if state.Memory.IsNull() && found {
 		state.Memory = memorytype.NewMemoryValue(m.Memory) // import: the spelling the config used
@@ -711,6 +814,8 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.Object.AttributeTypes(ctx))}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	loc, _ := json.Marshal(storeLocation{Region: e.Region, Bucket: store.Bucket(), Root: store.Prefix()})
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateStore, loc)...)
 }
 
 func (r *operatorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -725,37 +830,52 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	e, wf, store, inputNames := r.resolve(ctx, &plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	t := r.resolve(ctx, &plan, &resp.Diagnostics)
+	if t == nil {
 		return
 	}
-	fns := lambdafn.New(r.data.AWS.ForRegion(e.Region).Lambda)
+	fns := r.data.lambda(t.engine.Region)
+	plan.RoleARN = types.StringValue(t.engine.RoleARN)
+	ch := diff(ctx, &plan, &state)
 
-	var err error
-	image := state.ImageURI.ValueString()
+	old := state.ImageURI.ValueString()
+	if !sourceUnchanged(ctx, &plan, t.op, state.SourceHash.ValueString(), plan.ImageURI.IsUnknown(), &resp.Diagnostics) {
+		return
+	}
 	if plan.ImageURI.IsUnknown() {
-		image, err = r.ensureImage(ctx, e, plan.spec(ctx, &resp.Diagnostics), plan.SourceHash.ValueString())
+		image, release, err := r.data.images(ctx, t.engine).Ensure(ctx, t.engine, plan.spec(ctx, &resp.Diagnostics), plan.SourceHash.ValueString())
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot build the operator image", err.Error())
 			return
 		}
+		defer release()
+		plan.ImageURI = types.StringValue(image)
 	}
-	cfg := r.functionConfig(ctx, &plan, e, image, &resp.Diagnostics)
+	image := plan.ImageURI.ValueString()
+	var replaces string
+	if image != old {
+		replaces = old
+	}
+	r.writeManifest(ctx, t, &plan, replaces, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	cfg := r.functionConfig(ctx, &plan, t, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	var fn *lambdafn.Function
+	var err error
 	// A planned image is pushed to the function even when the digest is the
 	// one in state: a Failed function (its image left ECR) needs it again.
-	if plan.ImageURI.IsUnknown() || !plan.Architecture.Equal(state.Architecture) {
+	if ch.code {
 		if fn, err = fns.UpdateCode(ctx, cfg.Name, image, cfg.Architecture); err != nil {
 			resp.Diagnostics.AddError("Cannot update the function's image", err.Error())
 			return
 		}
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateBuiltImage, []byte(`"`+image+`"`))...)
 	}
-	if !memEqual(ctx, plan.Memory, state.Memory) || !plan.Timeout.Equal(state.Timeout) || !plan.EphemeralStorage.Equal(state.EphemeralStorage) ||
-		!plan.Environment.Equal(state.Environment) || state.RoleARN.ValueString() != e.RoleARN {
+	if ch.config {
 		if fn, err = fns.UpdateConfig(ctx, cfg); err != nil {
 			resp.Diagnostics.AddError("Cannot update the function's configuration", err.Error())
 			return
@@ -769,7 +889,15 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	}
 	r.setFromFunction(&plan, fn)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	r.writeManifest(ctx, store, e, wf, &plan, inputNames, &resp.Diagnostics)
+	builtNow := ""
+	if ch.code {
+		builtNow = image
+	}
+	r.setPrivate(ctx, resp.Private, t, builtNow, &resp.Diagnostics)
+	r.writeManifest(ctx, t, &plan, "", &resp.Diagnostics)
+	if replaces != "" {
+		r.deleteImageIfUnused(ctx, t, replaces, &resp.Diagnostics)
+	}
 }
 
 func (r *operatorResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -783,79 +911,67 @@ func (r *operatorResource) Delete(ctx context.Context, req resource.DeleteReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	e, err := r.engineOf(ctx, state.WorkflowID.ValueString())
+	op, err := ids.ParseOperator(state.ID.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid operator id", err.Error())
+		return
+	}
+	if err := r.data.lambda(op.Workflow.Engine.Region).Delete(ctx, state.FunctionName.ValueString()); err != nil {
+		resp.Diagnostics.AddError("Cannot delete the Lambda function", err.Error())
+		return
+	}
+	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
 	if errors.Is(err, engine.ErrNotFound) {
+		r.deleteOrphanManifest(ctx, req.Private, op, &resp.Diagnostics)
 		return
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot resolve the operator's engine", err.Error())
 		return
 	}
-	_, wf, _ := splitWorkflowID(state.WorkflowID.ValueString())
-	if err := lambdafn.New(r.data.AWS.ForRegion(e.Region).Lambda).Delete(ctx, state.FunctionName.ValueString()); err != nil {
-		resp.Diagnostics.AddError("Cannot delete the Lambda function", err.Error())
-		return
-	}
 	store := r.data.store(e)
-	if err := store.Delete(ctx, artifacts.OperatorKey(e.Prefix, wf, state.Name.ValueString())); err != nil {
+	if err := store.Delete(ctx, artifacts.OperatorKey(store.Prefix(), op.Workflow.Name, op.Name)); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the operator manifest", err.Error())
 		return
 	}
 	if !state.KeepImageOnDestroy.ValueBool() {
-		if err := r.deleteImageIfUnused(ctx, store, e, state.ImageURI.ValueString()); err != nil {
-			resp.Diagnostics.AddWarning("Operator image kept", fmt.Sprintf("The function is deleted, but its image %s could not be: %s", state.ImageURI.ValueString(), err))
-		}
+		r.deleteImageIfUnused(ctx, &target{op: op, engine: e, store: store}, state.ImageURI.ValueString(), &resp.Diagnostics)
 	}
 }
 
-// deleteImageIfUnused deletes the image unless another operator of the
-// engine still runs it: identical sources share one image.
-func (r *operatorResource) deleteImageIfUnused(ctx context.Context, store *artifacts.Store, e *engine.Engine, image string) error {
-	_, digest, ok := strings.Cut(image, "@")
-	if !ok {
-		return nil
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+// deleteOrphanManifest removes the manifest of an operator whose engine is
+// gone, from where the private state says it is.
+func (r *operatorResource) deleteOrphanManifest(ctx context.Context, p privateGetter, op ids.Operator, diags *diag.Diagnostics) {
+	b, _ := p.GetKey(ctx, privateStore)
+	var loc storeLocation
+	if len(b) == 0 || json.Unmarshal(b, &loc) != nil || loc.Bucket == "" {
+		return
 	}
-	keys, err := store.List(ctx, artifacts.WorkflowsPrefix(e.Prefix))
-	if err != nil {
-		return err
+	store := artifacts.NewStore(r.data.AWS.ForRegion(loc.Region).S3, loc.Bucket, loc.Root)
+	if err := store.Delete(ctx, artifacts.OperatorKey(store.Prefix(), op.Workflow.Name, op.Name)); err != nil {
+		diags.AddWarning("Operator manifest kept", fmt.Sprintf("The engine of operator %q is gone and its manifest could not be deleted: %s", op, err))
 	}
-	for _, k := range keys {
-		if !strings.HasSuffix(k, ".json") || !strings.Contains(k, "/operators/") {
-			continue
-		}
-		var m artifacts.OperatorManifest
-		if found, err := store.GetJSON(ctx, k, &m); err == nil && found && m.ImageURI == image {
-			return nil
-		}
-	}
-	out, err := r.data.AWS.ForRegion(e.Region).ECR.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{
-		RepositoryName: aws.String(e.Repository),
-		ImageIds:       []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
-	})
-	if err != nil {
-		return err
-	}
-	for _, f := range out.Failures {
-		if f.FailureCode != ecrtypes.ImageFailureCodeImageNotFound {
-			return fmt.Errorf("%s: %s", f.FailureCode, aws.ToString(f.FailureReason))
-		}
-	}
-	return nil
 }
 
 // ImportState takes "<workflow>/<operator>", or a full operator id.
 func (r *operatorResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	wfPart, op, err := splitWorkflowID(req.ID)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid import id", `use "<workflow>/<operator>" or "<region>:<ecr repository>/<workflow>/<operator>"`)
+	if op, err := ids.ParseOperator(req.ID); err == nil {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), op.String())...)
 		return
 	}
-	wfID := wfPart
-	if !strings.Contains(wfPart, "/") {
-		if wfID, err = r.data.findWorkflow(ctx, wfPart); err != nil {
-			resp.Diagnostics.AddError("Cannot import the operator", err.Error())
-			return
-		}
+	wfName, opName, ok := strings.Cut(req.ID, "/")
+	if !ok || !namePattern.MatchString(wfName) || !namePattern.MatchString(opName) {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q is neither \"<workflow>/<operator>\" nor an operator id \"<region>:<ecr repository>/<workflow>/<operator>\"", req.ID))
+		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), wfID+"/"+op)...)
+	wf, err := r.data.findWorkflow(ctx, wfName)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import the operator", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), wf.Operator(opName).String())...)
 }

@@ -22,6 +22,8 @@ import (
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -117,7 +119,12 @@ func (r *workflowResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		return
 	}
 	if plan.ID.IsUnknown() && !plan.Engine.IsUnknown() && !plan.Name.IsUnknown() {
-		plan.ID = types.StringValue(workflowID(plan.Engine.ValueString(), plan.Name.ValueString()))
+		e, err := ids.ParseEngine(plan.Engine.ValueString(), r.data.AWS.Region)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("engine"), "Invalid engine id", err.Error())
+			return
+		}
+		plan.ID = types.StringValue(ids.Workflow{Engine: e, Name: plan.Name.ValueString()}.String())
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 	}
 }
@@ -128,13 +135,12 @@ func (r *workflowResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	e, err := r.data.resolveEngine(ctx, plan.Engine.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("engine"), "Cannot resolve the engine", err.Error())
+	e, ok := r.engine(ctx, plan.Engine, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	store := r.data.store(e)
-	key := artifacts.WorkflowKey(e.Prefix, plan.Name.ValueString())
+	key := artifacts.WorkflowKey(store.Prefix(), plan.Name.ValueString())
 	var existing artifacts.WorkflowManifest
 	found, err := store.GetJSON(ctx, key, &existing)
 	if err != nil {
@@ -142,10 +148,10 @@ func (r *workflowResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	if found {
-		resp.Diagnostics.AddAttributeError(path.Root("name"), "Workflow already exists",
-			fmt.Sprintf("A workflow named %q already exists in %s but is not in this Terraform state. Import it with: terraform import <address> %s",
-				plan.Name.ValueString(), store.URI(key), workflowID(e.ID(), plan.Name.ValueString())))
-		return
+		// The engine's namespace is its own: a manifest there is this
+		// workflow's, left by an apply that did not record it.
+		resp.Diagnostics.AddWarning("Adopted a workflow left by an interrupted apply",
+			fmt.Sprintf("The workflow %q already had a manifest at %s but was not in the Terraform state; it is adopted and brought in line with the configuration.", plan.Name.ValueString(), store.URI(key)))
 	}
 	r.write(ctx, e, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
@@ -154,11 +160,26 @@ func (r *workflowResource) Create(ctx context.Context, req resource.CreateReques
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
+// engine resolves the engine an `engine` attribute names.
+func (r *workflowResource) engine(ctx context.Context, v types.String, diags *diag.Diagnostics) (*engine.Engine, bool) {
+	id, err := ids.ParseEngine(v.ValueString(), r.data.AWS.Region)
+	if err != nil {
+		diags.AddAttributeError(path.Root("engine"), "Invalid engine id", err.Error())
+		return nil, false
+	}
+	e, err := r.data.resolveEngine(ctx, id)
+	if err != nil {
+		diags.AddAttributeError(path.Root("engine"), "Cannot resolve the engine", err.Error())
+		return nil, false
+	}
+	return e, true
+}
+
 func (r *workflowResource) write(ctx context.Context, e *engine.Engine, m *workflowModel, diags *diag.Diagnostics) {
 	manifest := artifacts.WorkflowManifest{
 		Name:        m.Name.ValueString(),
 		Description: m.Description.ValueString(),
-		Engine:      e.ID(),
+		Engine:      e.ID().String(),
 		Schedule:    m.Schedule.ValueString(),
 		Parameters:  map[string]json.RawMessage{},
 	}
@@ -174,12 +195,12 @@ func (r *workflowResource) write(ctx context.Context, e *engine.Engine, m *workf
 		manifest.Parameters[k] = json.RawMessage(n.ValueString())
 	}
 	store := r.data.store(e)
-	key := artifacts.WorkflowKey(e.Prefix, manifest.Name)
+	key := artifacts.WorkflowKey(store.Prefix(), manifest.Name)
 	if err := store.PutJSON(ctx, key, manifest); err != nil {
 		diags.AddError("Cannot write the workflow manifest", err.Error())
 		return
 	}
-	m.ID = types.StringValue(workflowID(e.ID(), manifest.Name))
+	m.ID = types.StringValue(ids.Workflow{Engine: e.ID(), Name: manifest.Name}.String())
 	m.ManifestURI = types.StringValue(store.URI(key))
 }
 
@@ -189,14 +210,21 @@ func (r *workflowResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	engineID, name, err := splitWorkflowID(state.ID.ValueString())
+	wf, err := ids.ParseWorkflow(state.ID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid workflow id", err.Error())
 		return
 	}
-	e, err := r.data.resolveEngine(ctx, engineID)
+	e, err := r.data.resolveEngine(ctx, wf.Engine)
 	if errors.Is(err, engine.ErrNotFound) {
-		resp.Diagnostics.AddWarning("Workflow's engine is gone", fmt.Sprintf("%s; the workflow %q is removed from state.", err, name))
+		// The manifest may outlive the engine; it stays in state while it
+		// exists, so that destroy removes it.
+		store, key, ok := r.orphanStore(state.ManifestURI.ValueString(), wf.Engine.Region)
+		if exists, xerr := store.Exists(ctx, key); ok && xerr == nil && exists {
+			resp.Diagnostics.AddWarning("Workflow's engine is gone", fmt.Sprintf("%s, but the manifest of workflow %q is still at %s. It stays in the state so that terraform destroy removes it.", err, wf.Name, store.URI(key)))
+			return
+		}
+		resp.Diagnostics.AddWarning("Workflow's engine is gone", fmt.Sprintf("%s; the workflow %q is removed from state.", err, wf.Name))
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -206,7 +234,7 @@ func (r *workflowResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	var m artifacts.WorkflowManifest
 	store := r.data.store(e)
-	key := artifacts.WorkflowKey(e.Prefix, name)
+	key := artifacts.WorkflowKey(store.Prefix(), wf.Name)
 	found, err := store.GetJSON(ctx, key, &m)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the workflow manifest", err.Error())
@@ -217,7 +245,9 @@ func (r *workflowResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	state.Name = types.StringValue(m.Name)
-	state.Engine = types.StringValue(engineID)
+	if state.Engine.IsNull() || state.Engine.ValueString() == "" {
+		state.Engine = types.StringValue(wf.Engine.String()) // import
+	}
 	state.Description = optionalString(m.Description, state.Description)
 	state.Schedule = optionalString(m.Schedule, state.Schedule)
 	state.ManifestURI = types.StringValue(store.URI(key))
@@ -233,15 +263,24 @@ func (r *workflowResource) Read(ctx context.Context, req resource.ReadRequest, r
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
+// orphanStore reaches a workflow's manifest from its s3:// URI alone, for
+// when its engine is gone.
+func (r *workflowResource) orphanStore(uri, region string) (*artifacts.Store, string, bool) {
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
+	if !strings.HasPrefix(uri, "s3://") || !ok || bucket == "" || !strings.HasSuffix(key, "/workflow.json") {
+		return artifacts.NewStore(r.data.AWS.ForRegion(region).S3, "", ""), "", false
+	}
+	return artifacts.NewStore(r.data.AWS.ForRegion(region).S3, bucket, ""), key, true
+}
+
 func (r *workflowResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan workflowModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	e, err := r.data.resolveEngine(ctx, plan.Engine.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("engine"), "Cannot resolve the engine", err.Error())
+	e, ok := r.engine(ctx, plan.Engine, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	r.write(ctx, e, &plan, &resp.Diagnostics)
@@ -257,79 +296,116 @@ func (r *workflowResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	engineID, name, err := splitWorkflowID(state.ID.ValueString())
+	wf, err := ids.ParseWorkflow(state.ID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid workflow id", err.Error())
 		return
 	}
-	e, err := r.data.resolveEngine(ctx, engineID)
+	e, err := r.data.resolveEngine(ctx, wf.Engine)
 	if errors.Is(err, engine.ErrNotFound) {
+		if store, key, ok := r.orphanStore(state.ManifestURI.ValueString(), wf.Engine.Region); ok {
+			if err := store.DeletePrefix(ctx, strings.TrimSuffix(key, "workflow.json")); err != nil {
+				resp.Diagnostics.AddError("Cannot delete the workflow manifest", err.Error())
+			}
+		}
 		return
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot resolve the engine", err.Error())
 		return
 	}
-	// Operators are destroyed first (they depend on the workflow); what is
-	// left under the workflow's prefix is the manifest.
 	store := r.data.store(e)
-	if err := store.DeletePrefix(ctx, artifacts.WorkflowPrefix(e.Prefix, name)); err != nil {
+	// Operators are destroyed first (they depend on the workflow). Any left
+	// belong to another state or to an interrupted apply: deleting the
+	// workflow under them would break them, so it fails closed.
+	inUse, err := operatorsInUse(ctx, r.data, e, store, wf.Name)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot check the workflow's operators", err.Error())
+		return
+	}
+	if len(inUse) > 0 {
+		resp.Diagnostics.AddError("Workflow still has operators",
+			fmt.Sprintf("Workflow %q cannot be deleted while these operators' functions exist: %s. They are not in this Terraform state: "+
+				"if an interrupted apply left them, run terraform apply (it adopts them) and then destroy; otherwise destroy them where they are managed.",
+				wf.Name, strings.Join(inUse, ", ")))
+		return
+	}
+	if err := store.DeletePrefix(ctx, artifacts.WorkflowPrefix(store.Prefix(), wf.Name)); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the workflow manifest", err.Error())
 	}
+}
+
+// operatorsInUse lists the operators of a workflow whose functions still
+// exist, as "name (function)". Manifests whose functions are gone are stale.
+func operatorsInUse(ctx context.Context, pd *ProviderData, e *engine.Engine, store *artifacts.Store, workflow string) ([]string, error) {
+	ops, err := artifacts.Operators(ctx, store, workflow)
+	if err != nil {
+		return nil, err
+	}
+	fns := pd.lambda(e.Region)
+	var inUse []string
+	for _, m := range ops {
+		_, err := fns.Get(ctx, m.FunctionName)
+		switch {
+		case errors.Is(err, lambdafn.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			inUse = append(inUse, fmt.Sprintf("%s/%s (function %s)", workflow, m.Name, m.FunctionName))
+		}
+	}
+	return inUse, nil
 }
 
 // ImportState takes a workflow id or a bare name, which is looked up among
 // the engines of the provider's region.
 func (r *workflowResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id := req.ID
-	if !strings.Contains(id, "/") {
-		found, err := r.data.findWorkflow(ctx, id)
-		if err != nil {
-			resp.Diagnostics.AddError("Cannot import the workflow", err.Error())
-			return
-		}
-		id = found
+	if wf, err := ids.ParseWorkflow(req.ID); err == nil {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), wf.String())...)
+		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
-}
-
-func workflowID(engineID, name string) string { return engineID + "/" + name }
-
-// splitWorkflowID splits "<engine id>/<name>"; engine ids hold slashes
-// (ECR namespaces), names do not.
-func splitWorkflowID(id string) (engineID, name string, err error) {
-	i := strings.LastIndex(id, "/")
-	if i <= 0 || i == len(id)-1 {
-		return "", "", fmt.Errorf("workflow id %q is not of the form <region>:<ecr repository>/<workflow name>", id)
+	if !namePattern.MatchString(req.ID) {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q is neither a workflow name nor a workflow id \"<region>:<ecr repository>/<workflow>\"", req.ID))
+		return
 	}
-	return id[:i], id[i+1:], nil
+	wf, err := r.data.findWorkflow(ctx, req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import the workflow", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), wf.String())...)
 }
 
 // findWorkflow finds the one engine in the provider's region whose artifact
 // store holds a workflow of that name.
-func (pd *ProviderData) findWorkflow(ctx context.Context, name string) (string, error) {
+func (pd *ProviderData) findWorkflow(ctx context.Context, name string) (ids.Workflow, error) {
 	engines, err := engine.List(ctx, pd.AWS.ECR, pd.AWS.Region)
 	if err != nil {
-		return "", err
+		return ids.Workflow{}, err
 	}
-	var ids []string
+	var found []ids.Workflow
 	for _, e := range engines {
+		store := pd.store(e)
 		var m artifacts.WorkflowManifest
-		found, err := pd.store(e).GetJSON(ctx, artifacts.WorkflowKey(e.Prefix, name), &m)
+		ok, err := store.GetJSON(ctx, artifacts.WorkflowKey(store.Prefix(), name), &m)
 		if err != nil {
-			return "", err
+			return ids.Workflow{}, err
 		}
-		if found {
-			ids = append(ids, workflowID(e.ID(), name))
+		if ok {
+			found = append(found, ids.Workflow{Engine: e.ID(), Name: name})
 		}
 	}
-	switch len(ids) {
+	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("no engine in %s has a workflow named %q", pd.AWS.Region, name)
+		return ids.Workflow{}, fmt.Errorf("no engine in %s has a workflow named %q", pd.AWS.Region, name)
 	case 1:
-		return ids[0], nil
+		return found[0], nil
 	default:
-		return "", fmt.Errorf("workflow %q exists on several engines; import by full id, one of: %s", name, strings.Join(ids, ", "))
+		names := make([]string, len(found))
+		for i, w := range found {
+			names[i] = w.String()
+		}
+		return ids.Workflow{}, fmt.Errorf("workflow %q exists on several engines; import by full id, one of: %s", name, strings.Join(names, ", "))
 	}
 }
 
