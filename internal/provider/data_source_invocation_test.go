@@ -1,14 +1,21 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -89,7 +96,7 @@ data "aqueduct_invocation" "run" {
 					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("d").AtMapKey("output"), knownvalue.StringExact(`{"sum":12}`)),
 					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("d").AtMapKey("content_type"), knownvalue.StringExact("application/json")),
 					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("d").AtMapKey("log_tail"), knownvalue.StringRegexp(regexp.MustCompile(`joining 2 10`))),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("a").AtMapKey("output_uri"), knownvalue.StringRegexp(regexp.MustCompile(`^s3://`+bucket+`/aqueduct/runs/`))),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("a").AtMapKey("output_uri"), knownvalue.StringRegexp(regexp.MustCompile(`^s3://`+bucket+`/aqueduct/engines/[^/]+/workflows/[^/]+/runs/`))),
 					runID.AddStateValue(ds, tfjsonpath.New("id")),
 				},
 				Check: func(s *terraform.State) error {
@@ -268,6 +275,216 @@ data "aqueduct_invocation" "run" {
 					}
 					return testEmulator.SetFaults(emulator.Faults{})
 				},
+			},
+		},
+	})
+}
+
+// testAccRunOne is a pipeline of one operator "op" on src, calling
+// function, with extra attributes, and a run of its workflow.
+func testAccRunOne(eng, role, bucket, wf, src, function, extra string) string {
+	return testAccPipeline(eng, role, bucket, wf) + fmt.Sprintf(`
+resource "aqueduct_operator" "op" {
+  workflow_id = aqueduct_workflow.test.id
+  name        = "op"
+  source      = %s
+  function    = %q
+  base_image  = %s
+  memory      = 256
+  %s
+}
+
+data "aqueduct_invocation" "run" {
+  workflow_id = aqueduct_workflow.test.id
+  depends_on  = [aqueduct_operator.op]
+}
+`, hcl(src), function, hcl(testLocalBaseImage), extra)
+}
+
+// A changed environment value is a new run with the new output, never the
+// old run; and the value reaches no object the provider writes.
+func TestAccInvocation_changedEnvironmentIsANewRun(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"mode.py": "import os\n\ndef run():\n    return os.environ['MODE']\n"})
+	secret := "s3cr3t-" + testName("v")
+	cfg := func(mode string) string {
+		return testAccRunOne(eng, role, bucket, wf, src, "mode:run", fmt.Sprintf("environment = { MODE = %q, TOKEN = %q }", mode, secret))
+	}
+	ds := "data.aqueduct_invocation.run"
+	runID := statecheck.CompareValue(compare.ValuesDiffer())
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckPipelineGone(t, eng, bucket),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("a"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("op").AtMapKey("output"), knownvalue.StringExact(`"a"`)),
+					runID.AddStateValue(ds, tfjsonpath.New("id")),
+				},
+			},
+			{
+				Config: cfg("b"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("aqueduct_operator.op", plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("op").AtMapKey("output"), knownvalue.StringExact(`"b"`)),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("reused"), knownvalue.Bool(false)),
+					runID.AddStateValue(ds, tfjsonpath.New("id")),
+				},
+				Check: func(*terraform.State) error {
+					return testNoObjectContains(t, bucket, testEngineRoot(eng), secret)
+				},
+			},
+		},
+	})
+}
+
+// testNoObjectContains fails when any object under prefix holds text.
+func testNoObjectContains(t *testing.T, bucket, prefix, text string) error {
+	c := testClients(t)
+	ctx := context.Background()
+	p := s3.NewListObjectsV2Paginator(c.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix + "/")})
+	n := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Contents {
+			out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				return err
+			}
+			b, err := io.ReadAll(out.Body)
+			out.Body.Close()
+			if err != nil {
+				return err
+			}
+			if strings.Contains(string(b), text) {
+				return fmt.Errorf("s3://%s/%s holds the environment value in plain text", bucket, aws.ToString(o.Key))
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("no objects under %s: nothing was checked", prefix)
+	}
+	return nil
+}
+
+// A workflow with no operators is an error that says how to wait for them,
+// never a succeeded run.
+func TestAccInvocation_workflowWithoutOperatorsIsAnError(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	pipeline := testAccPipeline(eng, role, bucket, wf)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: pipeline},
+			{
+				Config:      pipeline + "\ndata \"aqueduct_invocation\" \"run\" {\n  workflow_id = aqueduct_workflow.test.id\n}\n",
+				ExpectError: regexp.MustCompile(`(?s)has\s+no\s+operators\s+yet.*depends_on`),
+			},
+		},
+	})
+}
+
+// Operator modules named like the standard library (json.py, base64.py, an
+// http package) do not break the runtime, and the operator's own code that
+// imports them gets the standard library's, as on AWS's Python runtime.
+func TestAccInvocation_userModulesNamedLikeTheStandardLibrary(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{
+		"json.py":          "raise RuntimeError('the user json.py was imported by the runtime')\n",
+		"base64.py":        "raise RuntimeError('the user base64.py was imported by the runtime')\n",
+		"socket.py":        "raise RuntimeError('the user socket.py was imported by the runtime')\n",
+		"http/__init__.py": "raise RuntimeError('the user http package was imported by the runtime')\n",
+		"helpers.py":       "def double(x):\n    return 2 * x\n",
+		"main.py":          "import helpers\n\ndef run():\n    return {'v': helpers.double(21)}\n",
+	})
+	cfg := testAccRunOne(eng, role, bucket, wf, src, "main:run", "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.aqueduct_invocation.run", tfjsonpath.New("operators").AtMapKey("op").AtMapKey("output"), knownvalue.StringExact(`{"v":42}`)),
+			},
+		}},
+	})
+}
+
+// Shared code reached through symlinks out of the source directory is in
+// the image; editing it plans a new image; a dangling link is a plan error
+// that names it.
+func TestAccInvocation_symlinksToSharedCode(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	repo := t.TempDir()
+	files := map[string]string{
+		"shared/helper.py":       "def greet():\n    return 'hello'\n",
+		"shared/lib/__init__.py": "",
+		"shared/lib/more.py":     "VALUE = 1\n",
+		"ops/train/main.py":      "import helper\nfrom lib import more\n\ndef run():\n    return {'greeting': helper.greet(), 'value': more.VALUE}\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(repo, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := filepath.Join(repo, "ops", "train")
+	for link, target := range map[string]string{"helper.py": "../../shared/helper.py", "lib": "../../shared/lib"} {
+		if err := os.Symlink(target, filepath.Join(src, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := testAccRunOne(eng, role, bucket, wf, src, "main:run", "")
+	out := func(want string) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue("data.aqueduct_invocation.run", tfjsonpath.New("operators").AtMapKey("op").AtMapKey("output"), knownvalue.StringExact(want))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{out(`{"greeting":"hello","value":1}`)}},
+			{
+				PreConfig: func() {
+					if err := os.WriteFile(filepath.Join(repo, "shared", "lib", "more.py"), []byte("VALUE = 2\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("aqueduct_operator.op", plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue("aqueduct_operator.op", tfjsonpath.New("image_uri")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{out(`{"greeting":"hello","value":2}`)},
+			},
+			{
+				PreConfig: func() {
+					if err := os.Symlink("../../shared/missing.py", filepath.Join(src, "gone.py")); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      cfg,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)symlink\s+"gone.py".*does\s+not\s+exist`),
+			},
+			{
+				PreConfig: func() { _ = os.Remove(filepath.Join(src, "gone.py")) },
+				Config:    cfg,
 			},
 		},
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -26,6 +24,10 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/emulatortest"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/fixtures"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/iamrole"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 )
 
 // testAccProtoV6ProviderFactories runs the provider in-process for the
@@ -79,6 +81,9 @@ func TestMain(m *testing.M) {
 	} {
 		os.Setenv(k, v)
 	}
+	// A role that does not exist is waited for as if IAM were propagating
+	// it; tests of a missing role need not wait the full two minutes.
+	iamrole.PropagationTimeout = 10 * time.Second
 	code := m.Run()
 	emulatortest.RemoveLocalImages(testEmulator.Addr())
 	if err := testEmulator.Close(); err != nil {
@@ -128,25 +133,16 @@ func testName(prefix string) string {
 func testFixtures(t *testing.T) (roleARN, bucket string) {
 	t.Helper()
 	c := testClients(t)
-	ctx := context.Background()
-	role := testName("exec-")
-	out, err := c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(role),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-	})
+	f := fixtures.Clients{IAM: c.IAM, S3: c.S3, STS: c.STS}
+	roleARN, _, err := f.EnsureRole(context.Background(), testName("exec-"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "arn:aws:iam::aws:policy/AmazonS3FullAccess"} {
-		if _, err := c.IAM.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(p)}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	bucket = testName("artifacts-")
-	if _, err := c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := f.EnsureBucket(context.Background(), bucket); err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(out.Role.Arn), bucket
+	return roleARN, bucket
 }
 
 // testSource writes an operator's source directory and returns its path.
@@ -163,6 +159,25 @@ func testSource(t *testing.T, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// testAccount is the emulator's account.
+const testAccount = "000000000000"
+
+// testEngineID is the id of an engine named eng with the default repository.
+func testEngineID(eng string) ids.Engine {
+	return ids.Engine{Region: "us-east-1", Repository: "aqueduct/" + eng}
+}
+
+// testEngineRoot is the artifact store root of an engine named eng with the
+// default repository and prefix.
+func testEngineRoot(eng string) string {
+	return path.Join("aqueduct", naming.Namespace(testAccount, testEngineID(eng), eng))
+}
+
+// testFunctionName is the function of operator op of workflow wf on engine eng.
+func testFunctionName(eng, wf, op string) string {
+	return naming.FunctionName(ids.Workflow{Engine: testEngineID(eng), Name: wf}.Operator(op))
 }
 
 // hcl quotes a Go string for a Terraform configuration.

@@ -4,11 +4,17 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sort"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/fixtures"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -210,4 +216,179 @@ func testAccCheckRepositoryGone(t *testing.T, repo string) resource.TestCheckFun
 		}
 		return nil
 	}
+}
+
+// Engine "hx-a" with workflow "b-c" and engine "hx-a-b" with workflow "c"
+// joined to one function name before. Derived names now hash the whole
+// tuple: both pipelines apply, side by side on one bucket and prefix, and
+// neither's objects mix with the other's.
+func TestAccLambdaResource_namesThatJoinAlikeDoNotCollide(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	base := testName("hx")
+	engA, wfA := base+"-a", "b-c"
+	engB, wfB := base+"-a-b", "c"
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 1\n"})
+	stack := func(key, eng, wf string) string {
+		return fmt.Sprintf(`
+resource "aqueduct_lambda_resource" %[1]q {
+  name     = %[2]q
+  role_arn = %[3]q
+  artifact_store {
+    s3_bucket = %[4]q
+  }
+}
+
+resource "aqueduct_workflow" %[1]q {
+  name   = %[5]q
+  engine = aqueduct_lambda_resource.%[1]s.id
+}
+
+resource "aqueduct_operator" %[1]q {
+  workflow_id = aqueduct_workflow.%[1]s.id
+  name        = "op"
+  source      = %[6]q
+  function    = "main:handler"
+  base_image  = %[7]q
+  memory      = 256
+}
+`, key, eng, role, bucket, wf, src, testLocalBaseImage)
+	}
+	cfg := stack("a", engA, wfA) + stack("b", engB, wfB)
+	fnA, fnB := testFunctionName(engA, wfA, "op"), testFunctionName(engB, wfB, "op")
+	if fnA == fnB {
+		t.Fatalf("both operators derive function %s", fnA)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			testAccCheckPipelineGone(t, engA, bucket), testAccCheckPipelineGone(t, engB, bucket)),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("aqueduct_operator.a", tfjsonpath.New("function_name"), knownvalue.StringExact(fnA)),
+					statecheck.ExpectKnownValue("aqueduct_operator.b", tfjsonpath.New("function_name"), knownvalue.StringExact(fnB)),
+					statecheck.CompareValuePairs("aqueduct_workflow.a", tfjsonpath.New("manifest_uri"), "aqueduct_workflow.b", tfjsonpath.New("manifest_uri"), compare.ValuesDiffer()),
+				},
+				Check: func(*terraform.State) error {
+					for eng, want := range map[string][]string{engA: {fnA}, engB: {fnB}} {
+						if got := testEngineFunctions(t, eng); fmt.Sprint(got) != fmt.Sprint(want) {
+							return fmt.Errorf("engine %s has functions %v, want %v", eng, got, want)
+						}
+					}
+					// Each engine's objects are under its own root, and only there.
+					for eng, wf := range map[string]string{engA: wfA, engB: wfB} {
+						keys := testKeys(t, bucket, testEngineRoot(eng)+"/")
+						want := []string{"workflows/" + wf + "/operators/op.json", "workflows/" + wf + "/workflow.json"}
+						var got []string
+						for _, k := range keys {
+							if rel := strings.TrimPrefix(k, testEngineRoot(eng)+"/"); strings.HasPrefix(rel, "workflows/") {
+								got = append(got, rel)
+							}
+						}
+						if fmt.Sprint(got) != fmt.Sprint(want) {
+							return fmt.Errorf("engine %s holds %v, want %v", eng, got, want)
+						}
+					}
+					return nil
+				},
+			},
+			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{
+				// Destroying one engine's pipeline leaves the other's whole.
+				Config: stack("b", engB, wfB),
+				Check: func(*terraform.State) error {
+					if err := testAccCheckPipelineGone(t, engA, bucket)(nil); err != nil {
+						return err
+					}
+					if got := testEngineFunctions(t, engB); len(got) != 1 {
+						return fmt.Errorf("engine %s lost its function: %v", engB, got)
+					}
+					if len(testKeys(t, bucket, testEngineRoot(engB)+"/workflows/")) != 2 {
+						return fmt.Errorf("engine %s lost its manifests", engB)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// testKeys lists the keys under prefix, sorted.
+func testKeys(t *testing.T, bucket, prefix string) []string {
+	t.Helper()
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(testClients(t).S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// A repository another engine records on its tags is not adopted: Create
+// refuses and names that engine.
+func TestAccLambdaResource_repositoryOfAnotherEngineIsRefused(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	first, second := testName("first"), testName("second")
+	repo := "shared/" + testName("repo")
+	engine := func(key, name string) string {
+		return fmt.Sprintf(`
+resource "aqueduct_lambda_resource" %q {
+  name           = %q
+  role_arn       = %q
+  ecr_repository = %q
+  artifact_store {
+    s3_bucket = %q
+  }
+}
+`, key, name, role, repo, bucket)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckRepositoryGone(t, repo),
+		Steps: []resource.TestStep{
+			{Config: engine("first", first)},
+			{
+				Config:      engine("first", first) + engine("second", second),
+				ExpectError: regexp.MustCompile(`(?s)already\s+belongs\s+to\s+engine\s+"` + first + `"`),
+			},
+		},
+	})
+}
+
+// An execution role created moments before the engine (IAM has not
+// propagated it yet) is waited for, not reported missing.
+func TestAccLambdaResource_roleCreatedMomentsEarlierIsWaitedFor(t *testing.T) {
+	testAccPreCheck(t)
+	_, bucket := testFixtures(t)
+	roleName := testName("late-")
+	arn := "arn:aws:iam::" + testAccount + ":role/" + roleName
+	c := testClients(t)
+	created := make(chan error, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				go func() {
+					time.Sleep(3 * time.Second)
+					_, _, err := fixtures.Clients{IAM: c.IAM, S3: c.S3, STS: c.STS}.EnsureRole(context.Background(), roleName)
+					created <- err
+				}()
+			},
+			Config: testAccLambdaResourceConfig(testName("eng"), arn, bucket, ""),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("aqueduct_lambda_resource.test", tfjsonpath.New("role_arn"), knownvalue.StringExact(arn)),
+			},
+			Check: func(*terraform.State) error { return <-created },
+		}},
+	})
 }

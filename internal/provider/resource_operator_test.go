@@ -21,6 +21,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 )
 
 // testAccPipeline is an engine and a workflow; operators are appended.
@@ -32,7 +35,6 @@ resource "aqueduct_lambda_resource" "test" {
   artifact_store {
     s3_bucket = %s
   }
-  force_destroy = true
 }
 
 resource "aqueduct_workflow" "test" {
@@ -66,7 +68,7 @@ func TestAccOperator_lifecycle(t *testing.T) {
 	addr := "aqueduct_operator.train"
 	imageSame := statecheck.CompareValue(compare.ValuesSame())
 	imageDiffer := statecheck.CompareValue(compare.ValuesDiffer())
-	fnName := func() string { return functionName("us-east-1:aqueduct/"+eng, wf, "train") }
+	fnName := func() string { return testFunctionName(eng, wf, "train") }
 	c := testClients(t)
 
 	resource.Test(t, resource.TestCase{
@@ -187,6 +189,13 @@ func TestAccOperator_badInput(t *testing.T) {
 			step(testAccOperator("a", src, `"1GB"`, `inputs = [aqueduct_operator.b.id]`)+testAccOperator("b", src, `"1GB"`, `inputs = [aqueduct_operator.a.id]`), `Cycle`),
 			step(testAccOperator("a", src, `"1GB"`, `inputs = ["${aqueduct_workflow.test.id}/a"]`), `operator "a" lists itself as an input`),
 			step(testAccOperator("a", src, `"1GB"`, `inputs = ["us-east-1:aqueduct/other/wf/x"]`), `(?s)is not an operator of workflow`),
+			// Lambda's own variables are refused at plan time, not halfway through an apply.
+			step(testAccOperator("a", src, `"1GB"`, `environment = { _HANDLER = "x" }`), `(?s)"_HANDLER"\s+is\s+set\s+by\s+Lambda\s+itself`),
+			step(testAccOperator("a", src, `"1GB"`, `environment = { LAMBDA_TASK_ROOT = "/x" }`), `(?s)"LAMBDA_TASK_ROOT"\s+is\s+set\s+by\s+Lambda`),
+			step(testAccOperator("a", src, `"1GB"`, `environment = { LAMBDA_RUNTIME_DIR = "/x" }`), `(?s)"LAMBDA_RUNTIME_DIR"\s+is\s+set\s+by\s+Lambda`),
+			step(testAccOperator("a", src, `"1GB"`, `environment = { AWS_REGION = "x" }`), `(?s)"AWS_REGION"`),
+			step(testAccOperator("a", src, `"1GB"`, `environment = { "MY-VAR" = "x" }`), `(?s)"MY-VAR".*letters,\s+digits\s+and\s+underscores`),
+			step(testAccOperator("a", src, `"1GB"`, `environment = { BIG = "`+strings.Repeat("x", 4100)+`" }`), `(?s)take\s+4110\s+bytes;\s+Lambda\s+allows\s+4096`),
 		},
 	})
 }
@@ -217,70 +226,154 @@ func waitUpdated(t *testing.T, name string) {
 }
 
 // testAccCheckPipelineGone checks that destroy left nothing behind: no
-// functions, no repository, no manifests.
+// function tagged for the engine, no repository, no objects in the engine's
+// part of the bucket.
 func testAccCheckPipelineGone(t *testing.T, eng, bucket string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		c := testClients(t)
 		ctx := context.Background()
-		fns, err := c.Lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{})
-		if err != nil {
-			return err
-		}
-		for _, f := range fns.Functions {
-			if strings.HasPrefix(aws.ToString(f.FunctionName), eng) {
-				return fmt.Errorf("function %s is left after destroy", aws.ToString(f.FunctionName))
-			}
+		if left := testEngineFunctions(t, eng); len(left) > 0 {
+			return fmt.Errorf("functions %v are left after destroy", left)
 		}
 		if _, err := c.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"aqueduct/" + eng}}); err == nil {
 			return fmt.Errorf("repository aqueduct/%s is left after destroy", eng)
 		}
-		objs, err := c.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("aqueduct/workflows/")})
+		objs, err := c.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(testEngineRoot(eng) + "/")})
 		if err != nil {
 			return err
 		}
 		if len(objs.Contents) > 0 {
-			return fmt.Errorf("%d manifests are left after destroy, e.g. %s", len(objs.Contents), aws.ToString(objs.Contents[0].Key))
+			return fmt.Errorf("%d objects are left after destroy, e.g. %s", len(objs.Contents), aws.ToString(objs.Contents[0].Key))
 		}
 		return nil
 	}
 }
 
-// An apply interrupted after CreateFunction leaves a function that is not in
-// state. The next apply must not create a silent duplicate: it names the
-// import command.
-func TestAccOperator_interruptedApplyNamesImport(t *testing.T) {
+// testEngineFunctions lists the functions whose tags name engine eng.
+func testEngineFunctions(t *testing.T, eng string) []string {
+	t.Helper()
+	c := testClients(t)
+	ctx := context.Background()
+	var out []string
+	p := lambda.NewListFunctionsPaginator(c.Lambda, &lambda.ListFunctionsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range page.Functions {
+			tags, err := c.Lambda.ListTags(ctx, &lambda.ListTagsInput{Resource: f.FunctionArn})
+			if err != nil {
+				continue // deleted since the listing
+			}
+			if tags.Tags[naming.TagEngine] == eng {
+				out = append(out, aws.ToString(f.FunctionName))
+			}
+		}
+	}
+	return out
+}
+
+// An apply interrupted after CreateFunction leaves a function, tagged as
+// the operator's, that is not in state. The next apply adopts it: one
+// function, and an empty plan after.
+func TestAccOperator_interruptedApplyIsAdopted(t *testing.T) {
 	testAccPreCheck(t)
 	role, bucket := testFixtures(t)
 	eng, wf := testName("eng"), testName("wf")
 	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 1\n"})
 	pipeline := testAccPipeline(eng, role, bucket, wf)
-	orphan := functionName("us-east-1:aqueduct/"+eng, wf, "b")
+	orphan := testFunctionName(eng, wf, "b")
 	c := testClients(t)
-	t.Cleanup(func() {
-		_, _ = c.Lambda.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(orphan)})
-	})
+	both := pipeline + testAccOperator("a", src, "256", "") + testAccOperator("b", src, "512", "")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckPipelineGone(t, eng, bucket),
 		Steps: []resource.TestStep{
 			{Config: pipeline + testAccOperator("a", src, "256", "")},
 			{
+				// What a killed apply leaves: b's function, made with b's tags, not in state.
 				PreConfig: func() {
-					a, err := c.Lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(functionName("us-east-1:aqueduct/"+eng, wf, "a"))})
+					a, err := c.Lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(testFunctionName(eng, wf, "a"))})
 					if err != nil {
 						t.Fatal(err)
 					}
+					op := ids.Workflow{Engine: testEngineID(eng), Name: wf}.Operator("b")
 					_, err = c.Lambda.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
 						FunctionName: aws.String(orphan),
 						PackageType:  "Image",
 						Code:         &lambdatypes.FunctionCode{ImageUri: a.Code.ImageUri},
 						Role:         aws.String(role),
+						MemorySize:   aws.Int32(128),
+						Tags:         naming.FunctionTags(eng, op),
 					})
 					if err != nil {
 						t.Fatal(err)
 					}
 				},
+				Config: both,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("aqueduct_operator.b", plancheck.ResourceActionCreate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					testAccCheckFunction(t, func() string { return orphan }, 512),
+					func(*terraform.State) error {
+						if fns := testEngineFunctions(t, eng); len(fns) != 2 {
+							return fmt.Errorf("engine has functions %v, want exactly a's and b's", fns)
+						}
+						return nil
+					},
+				),
+			},
+			{Config: both, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
+
+// A function at the derived name that is not this operator's is never
+// adopted: Create refuses and names its owner.
+func TestAccOperator_foreignFunctionIsRefused(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 1\n"})
+	pipeline := testAccPipeline(eng, role, bucket, wf)
+	c := testClients(t)
+	var image string
+	create := func(name string, tags map[string]string) {
+		_, err := c.Lambda.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
+			FunctionName: aws.String(name), PackageType: "Image", Role: aws.String(role),
+			Code: &lambdatypes.FunctionCode{ImageUri: aws.String(image)}, Tags: tags,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_, _ = c.Lambda.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: pipeline + testAccOperator("a", src, "256", ""),
+				Check: func(s *terraform.State) error {
+					image = s.RootModule().Resources["aqueduct_operator.a"].Primary.Attributes["image_uri"]
+					return nil
+				},
+			},
+			{
+				PreConfig:   func() { create(testFunctionName(eng, wf, "b"), map[string]string{"team": "other"}) },
 				Config:      pipeline + testAccOperator("a", src, "256", "") + testAccOperator("b", src, "256", ""),
-				ExpectError: regexp.MustCompile(`(?s)exists\s+but\s+is\s+not\s+in\s+this\s+Terraform\s+state.*terraform\s+import\s.*` + wf + `/b`),
+				ExpectError: regexp.MustCompile(`(?s)was\s+not\s+made\s+by\s+this\s+provider`),
+			},
+			{
+				PreConfig: func() {
+					other := ids.Workflow{Engine: ids.Engine{Region: "us-east-1", Repository: "aqueduct/someone"}, Name: "theirs"}.Operator("x")
+					create(testFunctionName(eng, wf, "c"), naming.FunctionTags("someone", other))
+				},
+				Config:      pipeline + testAccOperator("a", src, "256", "") + testAccOperator("c", src, "256", ""),
+				ExpectError: regexp.MustCompile(`(?s)belongs\s+to\s+operator\s+"x"\s+of\s+workflow\s+"theirs"\s+on\s+engine\s+"someone"`),
 			},
 		},
 	})
@@ -382,6 +475,118 @@ func TestAccOperator_emptyCollectionsConverge(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: cfg},
 			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
+
+// testImages lists the digests in an engine's repository.
+func testImages(t *testing.T, eng string) []string {
+	t.Helper()
+	out, err := testClients(t).ECR.ListImages(context.Background(), &ecr.ListImagesInput{RepositoryName: aws.String("aqueduct/" + eng)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var digests []string
+	for _, id := range out.ImageIds {
+		if d := aws.ToString(id.ImageDigest); !seen[d] {
+			seen[d] = true
+			digests = append(digests, d)
+		}
+	}
+	return digests
+}
+
+func testAccCheckImageCount(t *testing.T, eng string, want int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := testImages(t, eng); len(got) != want {
+			return fmt.Errorf("repository aqueduct/%s holds %d images %v, want %d", eng, len(got), got, want)
+		}
+		return nil
+	}
+}
+
+// A replaced image is deleted once nothing refers to it; an image another
+// operator still uses is kept; destroy removes the provider's images
+// without force_destroy.
+func TestAccOperator_replacedImagesAreDeletedUnlessInUse(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 1\n"})
+	shared := testSource(t, map[string]string{"main.py": "def handler():\n    return 'shared'\n"})
+	pipeline := testAccPipeline(eng, role, bucket, wf)
+	edit := func(dir, body string) func() {
+		return func() {
+			if err := os.WriteFile(filepath.Join(dir, "main.py"), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	one := pipeline + testAccOperator("a", src, "256", "")
+	two := one + testAccOperator("b", shared, "256", "") + testAccOperator("c", shared, "512", "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckPipelineGone(t, eng, bucket),
+		Steps: []resource.TestStep{
+			{Config: one, Check: testAccCheckImageCount(t, eng, 1)},
+			{PreConfig: edit(src, "def handler():\n    return 2\n"), Config: one, Check: testAccCheckImageCount(t, eng, 1)},
+			{PreConfig: edit(src, "def handler():\n    return 3\n"), Config: one, Check: testAccCheckImageCount(t, eng, 1)},
+			// b and c share one image (same build context).
+			{Config: two, Check: testAccCheckImageCount(t, eng, 2)},
+			{
+				// c moves to its own source: the shared image stays for b.
+				PreConfig: func() {},
+				Config:    one + testAccOperator("b", shared, "256", "") + testAccOperator("c", src, "512", ""),
+				Check:     testAccCheckImageCount(t, eng, 2),
+			},
+			{
+				// b goes: now nothing uses the shared image.
+				Config: one + testAccOperator("c", src, "512", ""),
+				Check:  testAccCheckImageCount(t, eng, 1),
+			},
+		},
+	})
+}
+
+// When the engine is gone, its operators' functions are still in state, so
+// destroy removes them; an operator leaves state only when its function is
+// gone.
+func TestAccOperator_functionOutlivesItsEngine(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"main.py": "def handler():\n    return 1\n"})
+	cfg := testAccPipeline(eng, role, bucket, wf) + testAccOperator("op", src, "256", "")
+	c := testClients(t)
+	fn := testFunctionName(eng, wf, "op")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, err := c.Lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(fn)}); err == nil {
+				return fmt.Errorf("function %s is left after destroy", fn)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				// The engine's repository is deleted outside Terraform.
+				PreConfig: func() {
+					_, err := c.ECR.DeleteRepository(context.Background(), &ecr.DeleteRepositoryInput{RepositoryName: aws.String("aqueduct/" + eng), Force: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				Check: func(s *terraform.State) error {
+					if _, ok := s.RootModule().Resources["aqueduct_operator.op"]; !ok {
+						return fmt.Errorf("the operator left the state while its function %s exists", fn)
+					}
+					return nil
+				},
+			},
 		},
 	})
 }

@@ -41,7 +41,7 @@ func TestAccWorkflow_lifecycle(t *testing.T) {
 	testAccPreCheck(t)
 	role, bucket := testFixtures(t)
 	eng, wf := testName("eng"), testName("wf")
-	key := artifacts.WorkflowKey("aqueduct", wf)
+	key := artifacts.WorkflowKey(testEngineRoot(eng), wf)
 	addr := "aqueduct_workflow.test"
 	body := `
   description = "iris training"
