@@ -244,7 +244,7 @@ main() {
 	esac
 	# The plan refreshed the data source; its value says how the run was had.
 	if tf show -json "$DEMO/replan.tfplan" | grep -q '"reused":true'; then
-		say "data.aqueduct_invocation.train: reused = true (read back from s3://$BUCKET/aqueduct/runs/)"
+		say "data.aqueduct_invocation.train: reused = true (read back from $(tf output -raw run_uri))"
 	else
 		die "the second plan did not reuse the run: data.aqueduct_invocation.train.reused is not true"
 	fi

@@ -22,8 +22,6 @@ resource "aqueduct_lambda_resource" "engine" {
     s3_bucket = var.bucket
     prefix    = "aqueduct"
   }
-  # The repository holds only images of this example.
-  force_destroy = true
 }
 
 resource "aqueduct_workflow" "iris" {
