@@ -5,6 +5,7 @@
 //	engine    <region>:<ecr repository>          us-east-1:aqueduct/ml
 //	workflow  <engine id>/<workflow name>        us-east-1:aqueduct/ml/iris
 //	operator  <workflow id>/<operator name>      us-east-1:aqueduct/ml/iris/train
+//	schedule  <workflow id>/schedule:<name>      us-east-1:aqueduct/ml/iris/schedule:nightly
 //
 // Repository names may hold slashes (ECR namespaces); workflow and operator
 // names may not, so the last slash always splits a name from its parent.
@@ -39,6 +40,34 @@ type Workflow struct {
 type Operator struct {
 	Workflow Workflow
 	Name     string
+}
+
+// Schedule identifies an aqueduct_schedule. The "schedule:" mark keeps its
+// id apart from an operator's: no operator name holds a colon.
+type Schedule struct {
+	Workflow Workflow
+	Name     string
+}
+
+func (s Schedule) String() string { return s.Workflow.String() + "/" + scheduleMark + s.Name }
+
+const scheduleMark = "schedule:"
+
+// ParseSchedule parses "<workflow id>/schedule:<name>".
+func ParseSchedule(s string) (Schedule, error) {
+	bad := func() (Schedule, error) {
+		return Schedule{}, fmt.Errorf("schedule id %q is not of the form <region>:<ecr repository>/<workflow name>/schedule:<schedule name>", s)
+	}
+	parent, last, ok := cutLast(s)
+	name, marked := strings.CutPrefix(last, scheduleMark)
+	if !ok || !marked || !NamePattern.MatchString(name) {
+		return bad()
+	}
+	w, err := ParseWorkflow(parent)
+	if err != nil {
+		return bad()
+	}
+	return Schedule{Workflow: w, Name: name}, nil
 }
 
 func (e Engine) String() string   { return e.Region + ":" + e.Repository }
@@ -99,4 +128,33 @@ func cutLast(s string) (parent, name string, ok bool) {
 		return "", "", false
 	}
 	return s[:i], s[i+1:], true
+}
+
+// Artifact is an operator's artifact handle: the operator and the lineage
+// hash of what produces its output, "<operator id>@sha256:<64 hex>". It is
+// what inputs and runs take, so that Terraform orders them after the
+// operators they need and reads them again when anything upstream changes.
+type Artifact struct {
+	Operator Operator
+	Lineage  string // "sha256:<64 hex>"
+}
+
+func (a Artifact) String() string { return a.Operator.String() + "@" + a.Lineage }
+
+var lineagePattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// ParseArtifact parses "<operator id>@sha256:<64 hex>".
+func ParseArtifact(s string) (Artifact, error) {
+	i := strings.LastIndex(s, "@")
+	if i < 0 {
+		if _, err := ParseOperator(s); err == nil {
+			return Artifact{}, fmt.Errorf("%q is an operator id, not an artifact handle (\"<operator id>@sha256:<hash>\")", s)
+		}
+		return Artifact{}, fmt.Errorf("artifact handle %q is not of the form <operator id>@sha256:<hash>", s)
+	}
+	op, err := ParseOperator(s[:i])
+	if err != nil || !lineagePattern.MatchString(s[i+1:]) {
+		return Artifact{}, fmt.Errorf("artifact handle %q is not of the form <operator id>@sha256:<hash>", s)
+	}
+	return Artifact{Operator: op, Lineage: s[i+1:]}, nil
 }

@@ -51,3 +51,38 @@ func TestParse_errorsNameTheirKind(t *testing.T) {
 		}
 	}
 }
+
+func TestParseArtifact(t *testing.T) {
+	op := Workflow{Engine: Engine{"us-east-1", "aqueduct/ml"}, Name: "iris"}.Operator("train")
+	a := Artifact{Operator: op, Lineage: "sha256:" + strings.Repeat("ab", 32)}
+	if got, err := ParseArtifact(a.String()); err != nil || got != a {
+		t.Fatalf("ParseArtifact(%q) = %+v, %v", a, got, err)
+	}
+	if _, err := ParseArtifact(op.String()); err == nil || !strings.Contains(err.Error(), "is an operator id, not an artifact handle") {
+		t.Errorf("a bare operator id: %v", err)
+	}
+	for _, bad := range []string{"", "x@sha256:" + strings.Repeat("ab", 32), op.String() + "@sha256:abc", op.String() + "@" + strings.Repeat("ab", 32)} {
+		if _, err := ParseArtifact(bad); err == nil || !strings.Contains(err.Error(), "artifact handle") {
+			t.Errorf("ParseArtifact(%q) = %v", bad, err)
+		}
+	}
+}
+
+// A schedule's id never parses as an operator's, nor the other way round.
+func TestParseSchedule(t *testing.T) {
+	s := Schedule{Workflow: Workflow{Engine: Engine{"us-east-1", "aqueduct/ml"}, Name: "iris"}, Name: "nightly"}
+	if s.String() != "us-east-1:aqueduct/ml/iris/schedule:nightly" {
+		t.Fatalf("schedule id %q", s)
+	}
+	if got, err := ParseSchedule(s.String()); err != nil || got != s {
+		t.Fatalf("ParseSchedule(%q) = %+v, %v", s, got, err)
+	}
+	if _, err := ParseOperator(s.String()); err == nil {
+		t.Errorf("a schedule id parsed as an operator id")
+	}
+	for _, bad := range []string{s.Workflow.Operator("nightly").String(), "us-east-1:aqueduct/ml/iris/schedule:", "us-east-1:aqueduct/ml/iris/schedule:Night", "schedule:x", "us-east-1:aqueduct/ml/schedule:x/y"} {
+		if _, err := ParseSchedule(bad); err == nil || !strings.Contains(err.Error(), "schedule id") {
+			t.Errorf("ParseSchedule(%q) = %v, want an error about a schedule id", bad, err)
+		}
+	}
+}

@@ -33,6 +33,16 @@ const (
 	// TagOwner holds Owner(operator): the exact identity of the operator a
 	// function belongs to. Create adopts a function only when it matches.
 	TagOwner = "aqueduct:owner"
+	// TagSchedule names the schedule a state machine belongs to; TagKind
+	// says whether a state machine serves runs or a schedule.
+	TagSchedule = "aqueduct:schedule"
+	TagKind     = "aqueduct:kind"
+)
+
+// Values of TagKind.
+const (
+	KindRuns     = "runs"
+	KindSchedule = "schedule"
 )
 
 // tuple hashes length-prefixed fields under a domain, so that no two tuples
@@ -60,15 +70,67 @@ func operatorFields(op ids.Operator) []string {
 func FunctionName(op ids.Operator) string {
 	sum := tuple("aqueduct/function/v1", operatorFields(op)...)
 	h := hex.EncodeToString(sum[:])[:hashLen]
-	prefix := FunctionPrefix(op.Workflow.Engine)
-	rest := op.Workflow.Name + "-" + op.Name
-	if n := MaxFunctionName - len(prefix) - hashLen - 2; len(rest) > n {
-		rest = strings.TrimRight(rest[:max(n, 0)], "-_")
+	return named(FunctionPrefix(op.Workflow.Engine), op.Workflow.Name+"-"+op.Name, h, MaxFunctionName)
+}
+
+// MaxStateMachineName is Step Functions' limit on a state machine name;
+// MaxScheduleName is EventBridge Scheduler's on a schedule name.
+const (
+	MaxStateMachineName = 80
+	MaxScheduleName     = 64
+)
+
+// named joins the engine's prefix, a readable middle shortened to fit max,
+// and the hash, at most limit characters: the shape of every derived name.
+func named(prefix, middle, hash string, limit int) string {
+	if n := limit - len(prefix) - len(hash) - 2; len(middle) > n {
+		middle = strings.TrimRight(middle[:max(n, 0)], "-_")
 	}
-	if rest == "" {
-		return prefix + "-" + h
+	if middle == "" {
+		return prefix + "-" + hash
 	}
-	return prefix + "-" + rest + "-" + h
+	return prefix + "-" + middle + "-" + hash
+}
+
+// RunStateMachine is the state machine of a workflow's runs started by
+// data sources, for one definition: "<prefix>-<workflow>-run-<hash>". The
+// hash covers the engine, the workflow and the definition, so the same
+// definition always has the same machine and a new one a new machine.
+func RunStateMachine(wf ids.Workflow, definition []byte) string {
+	def := sha256.Sum256(definition)
+	sum := tuple("aqueduct/run-state-machine/v1", wf.Engine.Region, wf.Engine.Repository, wf.Name, hex.EncodeToString(def[:]))
+	return named(FunctionPrefix(wf.Engine), wf.Name+"-run", hex.EncodeToString(sum[:])[:hashLen], MaxStateMachineName)
+}
+
+// ScheduleStateMachine is a schedule's own state machine, updated in place
+// as the workflow changes: "<prefix>-<workflow>-<schedule>-<hash>".
+func ScheduleStateMachine(s ids.Schedule) string {
+	sum := tuple("aqueduct/schedule-state-machine/v1", scheduleFields(s)...)
+	return named(FunctionPrefix(s.Workflow.Engine), s.Workflow.Name+"-"+s.Name, hex.EncodeToString(sum[:])[:hashLen], MaxStateMachineName)
+}
+
+// ScheduleName is a schedule's EventBridge Scheduler schedule, in the
+// default group: "<prefix>-<workflow>-<schedule>-<hash>".
+func ScheduleName(s ids.Schedule) string {
+	sum := tuple("aqueduct/schedule/v1", scheduleFields(s)...)
+	return named(FunctionPrefix(s.Workflow.Engine), s.Workflow.Name+"-"+s.Name, hex.EncodeToString(sum[:])[:hashLen], MaxScheduleName)
+}
+
+func scheduleFields(s ids.Schedule) []string {
+	e := s.Workflow.Engine
+	return []string{e.Region, e.Repository, s.Workflow.Name, s.Name}
+}
+
+// RunsOwner is the value of TagOwner on a workflow's runs state machines.
+func RunsOwner(wf ids.Workflow) string {
+	sum := tuple("aqueduct/runs-owner/v1", wf.Engine.Region, wf.Engine.Repository, wf.Name)
+	return hex.EncodeToString(sum[:])
+}
+
+// ScheduleOwner is the value of TagOwner on a schedule's state machine.
+func ScheduleOwner(s ids.Schedule) string {
+	sum := tuple("aqueduct/schedule-owner/v1", scheduleFields(s)...)
+	return hex.EncodeToString(sum[:])
 }
 
 // FunctionPrefix is how the names of an engine's functions start: the last

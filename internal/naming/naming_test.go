@@ -87,3 +87,44 @@ func TestNamespace_engineSharingABucketNeverMix(t *testing.T) {
 		t.Fatalf("Namespace = %q", base)
 	}
 }
+
+// Schedules and state machines follow the functions' rules: valid for their
+// service, distinct for every tuple, and starting with the engine's prefix.
+func TestScheduleNames_distinctAndValid(t *testing.T) {
+	smValid := regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+	schedValid := regexp.MustCompile(`^[0-9a-zA-Z-_.]{1,64}$`)
+	seen := map[string]string{}
+	note := func(kind, name, of string) {
+		t.Helper()
+		if prev, dup := seen[name]; dup {
+			t.Fatalf("%s and %s share the name %s", prev, of, name)
+		}
+		seen[name] = of
+	}
+	for _, repo := range []string{"a", "a-b", "a/b", "x/" + strings.Repeat("r", 60)} {
+		for _, wf := range []string{"w", "w-x", "x", strings.Repeat("w", 40)} {
+			for _, name := range []string{"s", "x-s", "xs", strings.Repeat("s", 64)} {
+				s := ids.Schedule{Workflow: ids.Workflow{Engine: ids.Engine{Region: "us-east-1", Repository: repo}, Name: wf}, Name: name}
+				sm, sched := ScheduleStateMachine(s), ScheduleName(s)
+				if !smValid.MatchString(sm) || !schedValid.MatchString(sched) {
+					t.Fatalf("%v: state machine %q, schedule %q", s, sm, sched)
+				}
+				if p := FunctionPrefix(s.Workflow.Engine); !strings.HasPrefix(sm, p+"-") || !strings.HasPrefix(sched, p+"-") {
+					t.Fatalf("%v: %q and %q do not start with the engine's prefix %q", s, sm, sched, p)
+				}
+				note("state machine", sm, s.String())
+				note("schedule", sched, s.String())
+			}
+			w := ids.Workflow{Engine: ids.Engine{Region: "us-east-1", Repository: repo}, Name: wf}
+			a, b := RunStateMachine(w, []byte(`{"a":1}`)), RunStateMachine(w, []byte(`{"a":2}`))
+			if !smValid.MatchString(a) || a == b || RunStateMachine(w, []byte(`{"a":1}`)) != a {
+				t.Fatalf("%v: run state machines %q and %q", w, a, b)
+			}
+			note("runs", a, w.String()+" runs")
+		}
+	}
+	s := ids.Schedule{Workflow: ids.Workflow{Engine: ids.Engine{Region: "us-east-1", Repository: "aqueduct/ml"}, Name: "iris"}, Name: "nightly"}
+	if n := ScheduleName(s); !regexp.MustCompile(`^ml-iris-nightly-[0-9a-f]{12}$`).MatchString(n) {
+		t.Errorf("ScheduleName = %q, want ml-iris-nightly-<hash>", n)
+	}
+}
