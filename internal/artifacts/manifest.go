@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"path"
 	"strings"
+	"time"
 )
 
 // WorkflowManifest is <root>/workflows/<workflow>/workflow.json.
@@ -14,7 +16,9 @@ type WorkflowManifest struct {
 	Description string                     `json:"description,omitempty"`
 	Engine      string                     `json:"engine"`
 	Parameters  map[string]json.RawMessage `json:"parameters,omitempty"`
-	Schedule    string                     `json:"schedule,omitempty"`
+	// Schedule is read from manifests of older versions only: the
+	// attribute that set it is retired in favour of aqueduct_schedule.
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // OperatorManifest is <root>/workflows/<workflow>/operators/<operator>.json.
@@ -45,6 +49,18 @@ type OperatorManifest struct {
 	// ReplacesImage is the image the function ran before the update this
 	// manifest announces; it stays referenced until the update lands.
 	ReplacesImage string `json:"replaces_image,omitempty"`
+	// Lineage is LineageOf(this, InputLineages): the identity of what
+	// produces the operator's output, and the hash in its artifact handle.
+	Lineage string `json:"lineage,omitempty"`
+	// InputLineages are the lineages of Inputs, in order, as applied: a run
+	// checks them against the inputs' own, so an operator applied against an
+	// older version of an input never feeds on the newer one.
+	InputLineages []string `json:"input_lineages,omitempty"`
+	// Retry is how the operator's own failures are retried, by both
+	// executors; nil means a failure is final. Not part of the lineage or
+	// the run's identity: it decides whether the operator finishes, not
+	// what it returns.
+	Retry *RetryPolicy `json:"retry,omitempty"`
 
 	// The configuration that AWS does not hold, so that import can read it back.
 	Memory        string   `json:"memory,omitempty"` // as configured, e.g. "2GB"
@@ -84,6 +100,53 @@ func (m *OperatorManifest) ConfigHash() string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// LineageOf is the lineage hash of an operator with these input lineages:
+// a Merkle hash of what produces its output. It covers the image by digest,
+// the entry point, the architecture and the keyed hash of the environment,
+// and its inputs' lineages in order, so it changes whenever anything
+// upstream does. The resources it runs with (memory, timeout, /tmp, role)
+// decide whether it finishes, not what it returns, and are left out: tuning
+// them reruns nothing.
+func LineageOf(m *OperatorManifest, inputLineages []string) string {
+	_, digest, _ := strings.Cut(m.ImageURI, "@")
+	doc := struct {
+		V            int      `json:"v"`
+		Image        string   `json:"image"`
+		Function     string   `json:"function"`
+		Architecture string   `json:"architecture"`
+		Environment  string   `json:"environment"`
+		Inputs       []string `json:"inputs"`
+	}{1, digest, m.Function, m.Architecture, m.EnvironmentHMAC, inputLineages}
+	if doc.Inputs == nil {
+		doc.Inputs = []string{}
+	}
+	b, _ := json.Marshal(doc)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// RetryPolicy retries an operator's own failures (its exceptions, timeouts
+// and crashes): Attempts more tries, the first IntervalS seconds after the
+// failure, each next wait BackoffRate times the one before, capped at
+// MaxDelayS when set. These are the Step Functions Retrier's fields and
+// meaning, so a run retries alike in terraform and on Step Functions.
+type RetryPolicy struct {
+	Attempts    int     `json:"attempts"`
+	IntervalS   int     `json:"interval_s"`
+	BackoffRate float64 `json:"backoff_rate"`
+	MaxDelayS   int     `json:"max_delay_s,omitempty"`
+}
+
+// Delay is the wait before retry n (1 for the first).
+func (p *RetryPolicy) Delay(n int) time.Duration {
+	d := float64(p.IntervalS) * math.Pow(max(p.BackoffRate, 1), float64(n-1))
+	if p.MaxDelayS > 0 {
+		d = min(d, float64(p.MaxDelayS))
+	}
+	d = min(d, 1e9) // a policy's worst case must not overflow a Duration
+	return time.Duration(d * float64(time.Second))
+}
+
 // Keys are relative to an engine's root: the store's prefix (see
 // naming.Namespace), so nothing here can reach another engine's objects.
 
@@ -113,15 +176,81 @@ func OperatorKey(root, workflow, operator string) string {
 	return path.Join(root, "workflows", workflow, "operators", operator+".json")
 }
 
+// ScheduleManifest is <root>/workflows/<workflow>/schedules/<name>.json:
+// what an aqueduct_schedule was applied with that AWS does not hold, so
+// that import reads it back.
+type ScheduleManifest struct {
+	Name       string                     `json:"name"`
+	Workflow   string                     `json:"workflow"`
+	Targets    []string                   `json:"targets"`              // operator names
+	Parameters map[string]json.RawMessage `json:"parameters,omitempty"` // the overrides, as configured
+	Rerun      bool                       `json:"rerun"`
+	// StateMachine and Schedule are the AWS objects it owns, by name.
+	StateMachine string `json:"state_machine"`
+	Schedule     string `json:"schedule"`
+}
+
+// SchedulesPrefix is the key prefix of a workflow's schedule manifests.
+func SchedulesPrefix(root, workflow string) string {
+	return path.Join(WorkflowPrefix(root, workflow), "schedules") + "/"
+}
+
+// ScheduleKey is the key of a schedule's manifest.
+func ScheduleKey(root, workflow, name string) string {
+	return SchedulesPrefix(root, workflow) + name + ".json"
+}
+
 // RunKey is the key of a run's record.
 func RunKey(root, workflow, runID string) string {
 	return path.Join(root, "workflows", workflow, "runs", runID, "run.json")
 }
 
-// OutputKey is the key of one operator's output in a run.
-func OutputKey(root, workflow, runID, operator string) string {
+// RunOutputKey is where a run stores an operator's output when it cannot
+// know the output's cache key beforehand (the operator never ran, so what
+// it takes is not known yet).
+func RunOutputKey(root, workflow, runID, operator string) string {
 	return path.Join(root, "workflows", workflow, "runs", runID, "outputs", operator)
 }
+
+// The result cache of a workflow: an operator's output is stored under its
+// cache key (its lineage, the parameters it takes, its inputs' keys), so any
+// run that needs the same output finds it there.
+
+// CachePrefix is the key prefix of a workflow's result cache.
+func CachePrefix(root, workflow string) string {
+	return path.Join(root, "workflows", workflow, "cache") + "/"
+}
+
+// AcceptsKey is where the parameters an operator of this lineage takes are
+// recorded, learnt from its first invocation.
+func AcceptsKey(root, workflow, lineage string) string {
+	return path.Join(root, "workflows", workflow, "cache", "accepts", hexOf(lineage)+".json")
+}
+
+// CachedResult is the object at ResultKey: where a cached output is and
+// what it is. The run executor and the runtime (server-side runs) both
+// write and read it.
+type CachedResult struct {
+	RunID       string          `json:"run_id"` // the run that made it
+	OutputKey   string          `json:"output_key"`
+	ContentType string          `json:"content_type"`
+	SizeBytes   int64           `json:"size_bytes"`
+	Preview     json.RawMessage `json:"preview,omitempty"`
+	FinishedAt  time.Time       `json:"finished_at"`
+	DurationMS  int64           `json:"duration_ms"`
+}
+
+// ResultKey is the record of a cached output.
+func ResultKey(root, workflow, cacheKey string) string {
+	return path.Join(root, "workflows", workflow, "cache", "results", hexOf(cacheKey), "result.json")
+}
+
+// CachedOutputKey is a cached output itself.
+func CachedOutputKey(root, workflow, cacheKey string) string {
+	return path.Join(root, "workflows", workflow, "cache", "results", hexOf(cacheKey), "output")
+}
+
+func hexOf(hash string) string { return strings.TrimPrefix(hash, "sha256:") }
 
 // EnvironmentKeyKey is the key of the engine's secret for EnvironmentHMAC.
 func EnvironmentKeyKey(root string) string {

@@ -2,19 +2,24 @@ package artifacts
 
 import (
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestKeyLayout(t *testing.T) {
 	for got, want := range map[string]string{
-		WorkflowsPrefix("ml/aq"):                 "ml/aq/workflows/",
-		WorkflowPrefix("ml/aq", "iris"):          "ml/aq/workflows/iris/",
-		WorkflowKey("ml/aq", "iris"):             "ml/aq/workflows/iris/workflow.json",
-		OperatorsPrefix("ml/aq", "iris"):         "ml/aq/workflows/iris/operators/",
-		OperatorKey("ml/aq", "iris", "fit"):      "ml/aq/workflows/iris/operators/fit.json",
-		RunKey("ml/aq", "iris", "r-1"):           "ml/aq/workflows/iris/runs/r-1/run.json",
-		OutputKey("ml/aq", "iris", "r-1", "fit"): "ml/aq/workflows/iris/runs/r-1/outputs/fit",
-		EnvironmentKeyKey("ml/aq"):               "ml/aq/keys/environment-hmac",
+		WorkflowsPrefix("ml/aq"):                        "ml/aq/workflows/",
+		WorkflowPrefix("ml/aq", "iris"):                 "ml/aq/workflows/iris/",
+		WorkflowKey("ml/aq", "iris"):                    "ml/aq/workflows/iris/workflow.json",
+		OperatorsPrefix("ml/aq", "iris"):                "ml/aq/workflows/iris/operators/",
+		OperatorKey("ml/aq", "iris", "fit"):             "ml/aq/workflows/iris/operators/fit.json",
+		RunKey("ml/aq", "iris", "r-1"):                  "ml/aq/workflows/iris/runs/r-1/run.json",
+		CachePrefix("ml/aq", "iris"):                    "ml/aq/workflows/iris/cache/",
+		AcceptsKey("ml/aq", "iris", "sha256:ab12"):      "ml/aq/workflows/iris/cache/accepts/ab12.json",
+		ResultKey("ml/aq", "iris", "sha256:cd34"):       "ml/aq/workflows/iris/cache/results/cd34/result.json",
+		CachedOutputKey("ml/aq", "iris", "sha256:cd34"): "ml/aq/workflows/iris/cache/results/cd34/output",
+		EnvironmentKeyKey("ml/aq"):                      "ml/aq/keys/environment-hmac",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
@@ -83,5 +88,60 @@ func TestEnvironmentHMAC(t *testing.T) {
 	}
 	if !regexp.MustCompile(`^hmac-sha256:[0-9a-f]{64}$`).MatchString(a) {
 		t.Fatalf("HMAC %q is not hmac-sha256:<64 hex>", a)
+	}
+}
+
+// The lineage changes with everything that can change an output, and with
+// any input's lineage, but not with the resources the operator runs with.
+func TestLineageOf(t *testing.T) {
+	base := OperatorManifest{ImageURI: "r/x@sha256:aa", Function: "m:f", Architecture: "x86_64", EnvironmentHMAC: "hmac-sha256:01",
+		MemoryMB: 512, TimeoutS: 60, EphemeralMB: 512, RoleARN: "arn:r", FunctionName: "f"}
+	in := []string{"sha256:" + strings.Repeat("1", 64), "sha256:" + strings.Repeat("2", 64)}
+	l := LineageOf(&base, in)
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(l) {
+		t.Fatalf("lineage %q", l)
+	}
+	for name, edit := range map[string]func(*OperatorManifest){
+		"image":        func(m *OperatorManifest) { m.ImageURI = "r/x@sha256:bb" },
+		"entry point":  func(m *OperatorManifest) { m.Function = "m:g" },
+		"architecture": func(m *OperatorManifest) { m.Architecture = "arm64" },
+		"environment":  func(m *OperatorManifest) { m.EnvironmentHMAC = "" },
+	} {
+		m := base
+		edit(&m)
+		if LineageOf(&m, in) == l {
+			t.Errorf("a changed %s kept the lineage", name)
+		}
+	}
+	if LineageOf(&base, []string{in[1], in[0]}) == l || LineageOf(&base, in[:1]) == l {
+		t.Error("a change of inputs kept the lineage")
+	}
+	m := base
+	m.MemoryMB, m.TimeoutS, m.EphemeralMB, m.RoleARN, m.FunctionName = 4096, 900, 2048, "arn:s", "g"
+	if LineageOf(&m, in) != l {
+		t.Error("the resources an operator runs with changed its lineage")
+	}
+}
+
+// The waits are Step Functions': IntervalSeconds, then times BackoffRate,
+// capped by MaxDelaySeconds.
+func TestRetryPolicyDelay(t *testing.T) {
+	p := &RetryPolicy{Attempts: 4, IntervalS: 2, BackoffRate: 3}
+	for n, want := range map[int]time.Duration{1: 2 * time.Second, 2: 6 * time.Second, 3: 18 * time.Second, 4: 54 * time.Second} {
+		if got := p.Delay(n); got != want {
+			t.Errorf("Delay(%d) = %v, want %v", n, got, want)
+		}
+	}
+	p.MaxDelayS = 10
+	if got := p.Delay(3); got != 10*time.Second {
+		t.Errorf("capped Delay(3) = %v", got)
+	}
+	flat := &RetryPolicy{Attempts: 2, IntervalS: 1}
+	if flat.Delay(2) != time.Second {
+		t.Errorf("a zero backoff rate is not 1: %v", flat.Delay(2))
+	}
+	huge := &RetryPolicy{Attempts: 10, IntervalS: 3600, BackoffRate: 10}
+	if huge.Delay(10) <= 0 {
+		t.Errorf("the worst case overflows: %v", huge.Delay(10))
 	}
 }

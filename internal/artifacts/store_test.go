@@ -292,7 +292,7 @@ func TestStore_PresignedPutAndGet(t *testing.T) {
 	f := startFakeS3(t)
 	s := NewStore(f.client, testBucket, "p")
 	ctx := context.Background()
-	key := OutputKey(s.Prefix(), "wf", "run1", "train")
+	key := CachedOutputKey(s.Prefix(), "wf", "sha256:0123")
 
 	body := make([]byte, 7<<20) // over Lambda's 6 MB response limit
 	if _, err := rand.Read(body); err != nil {
@@ -338,7 +338,7 @@ func TestStore_PresignedPutAndGet(t *testing.T) {
 	}
 
 	// The signature covers the key: the same URL for another key is refused.
-	tampered := strings.Replace(getURL, "/train?", "/other?", 1)
+	tampered := strings.Replace(getURL, "/output?", "/other?", 1)
 	resp, err = http.Get(tampered)
 	if err != nil {
 		t.Fatal(err)
