@@ -29,4 +29,4 @@ var Script []byte
 
 // Version is the runtime's __version__; `python3 -I aqueduct_runtime.py --version`
 // prints it, so an image build can check the copy it ships.
-const Version = "1.0.0"
+const Version = "1.1.0"

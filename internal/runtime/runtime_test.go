@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -71,7 +73,7 @@ func TestEmbeddedScriptPrintsVersion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("--version: %v\n%s", err, out)
 	}
-	want := fmt.Sprintf("aqueduct-runtime %s (event version %d,", runtime.Version, runtime.EventVersion)
+	want := fmt.Sprintf("aqueduct-runtime %s (event versions %d and %d,", runtime.Version, runtime.EventVersion, runtime.EventVersionServer)
 	if !strings.HasPrefix(string(out), want) {
 		t.Fatalf("--version printed %q, want prefix %q", out, want)
 	}
@@ -83,4 +85,29 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func TestNullHash(t *testing.T) {
+	sum := sha256.Sum256([]byte("null"))
+	if hex.EncodeToString(sum[:]) != runtime.NullHash {
+		t.Fatal("runtime.NullHash is not the hash of null")
+	}
+}
+
+// The cache key follows its documented text form, so that the Python
+// runtime can compute it too.
+func TestCacheKey(t *testing.T) {
+	h := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	params := map[string]string{"seed": h("1"), "unused": h(`"x"`)}
+	got := runtime.CacheKey("sha256:aa", &runtime.Accepts{Names: []string{"test_size", "seed"}}, params, "", []string{"sha256:k1", "sha256:k2"})
+	doc := "aqueduct-cache-key/v1\nlineage sha256:aa\nparameters named\nparameter seed " + h("1") + "\nparameter test_size " + runtime.NullHash +
+		"\ninput -\nupstream sha256:k1\nupstream sha256:k2\n"
+	if want := "sha256:" + h(doc); got != want {
+		t.Fatalf("CacheKey = %s, want %s", got, want)
+	}
+	all := runtime.CacheKey("sha256:aa", &runtime.Accepts{All: true}, params, h("3"), nil)
+	doc = "aqueduct-cache-key/v1\nlineage sha256:aa\nparameters all\nparameter seed " + h("1") + "\nparameter unused " + h(`"x"`) + "\ninput " + h("3") + "\n"
+	if want := "sha256:" + h(doc); all != want {
+		t.Fatalf("CacheKey(all) = %s, want %s", all, want)
+	}
 }

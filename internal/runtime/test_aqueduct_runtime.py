@@ -585,6 +585,8 @@ class RuntimeTest(unittest.TestCase):
         resp = self.run_ok(self.event(self.key(), inputs=[("up", data, CT_JSON)], parameters=params))
         # gamma is not named; data is already the upstream output.
         self.assertEqual(resp["preview"], {"data": "d", "alpha": 1, "beta": [3], "flag": False})
+        # The response says which parameters the callable takes, given or not.
+        self.assertEqual(resp["accepts"], {"names": ["alpha", "beta", "flag"], "all": False})
 
     def test_var_keyword_gets_every_parameter(self):
         self.start("ops:with_kwargs")
@@ -593,6 +595,7 @@ class RuntimeTest(unittest.TestCase):
         params = {"alpha": 1, "gamma": {"z": None}, "data": "clash"}
         resp = self.run_ok(self.event(self.key(), inputs=[("up", data, CT_JSON)], parameters=params))
         self.assertEqual(resp["preview"], {"data": 7, "kw": {"alpha": 1, "gamma": {"z": None}}})
+        self.assertEqual(resp["accepts"], {"names": [], "all": True})
 
     def test_positional_only_name_goes_to_var_keyword(self):
         self.start("ops:positional_only")
@@ -647,10 +650,21 @@ class RuntimeTest(unittest.TestCase):
     def test_newer_event_version_is_refused(self):
         self.start("ops:echo")
         ev = self.event(self.key())
+        ev["aqueduct"] = 3
+        err = self.run_error(ev)
+        self.assertEqual(err["errorType"], "Aqueduct.BadEvent")
+        self.assertIn("version 3", err["errorMessage"])
+        self.assertIn("versions 1 and 2", err["errorMessage"])
+
+    def test_presigned_event_as_version_2_is_refused(self):
+        # Version 2 is a server event: it names a store, not URLs.
+        self.start("ops:echo")
+        ev = self.event(self.key())
         ev["aqueduct"] = 2
         err = self.run_error(ev)
         self.assertEqual(err["errorType"], "Aqueduct.BadEvent")
-        self.assertIn("version 2", err["errorMessage"])
+        self.assertEqual(err["errorMessage"], "event has no store")
+        self.assertEqual(self.store.put_count, 0)
 
     def test_missing_input_is_an_input_error(self):
         self.start("ops:digest")
@@ -746,7 +760,7 @@ class RuntimeTest(unittest.TestCase):
     def test_version_flag(self):
         out = subprocess.run([sys.executable, "-I", RUNTIME, "--version"], capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertRegex(out.stdout, r"^aqueduct-runtime \d+\.\d+\.\d+ \(event version 1, python 3\.")
+        self.assertRegex(out.stdout, r"^aqueduct-runtime \d+\.\d+\.\d+ \(event versions 1 and 2, python 3\.")
 
     def test_outside_lambda_it_says_so(self):
         env = {"PATH": os.environ.get("PATH", "")}
