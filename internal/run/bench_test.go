@@ -11,8 +11,9 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
 )
 
-// instantInvoker answers every invocation at once with a canned success, so
-// a benchmark measures the executor, not a function.
+// instantInvoker answers every invocation at once with a canned success
+// (one that takes no parameter), so a benchmark measures the executor, not
+// a function.
 type instantInvoker struct{ answer []byte }
 
 func (i instantInvoker) Invoke(context.Context, string, []byte) (Invocation, error) {
@@ -23,7 +24,8 @@ func (instantInvoker) Verify(context.Context, *artifacts.OperatorManifest) error
 
 // BenchmarkExecute_200Operators is one whole run of a 200-operator DAG with
 // up to three inputs each: manifest reads, validation, identity, scheduling,
-// events, presigning and the record, with functions that return instantly.
+// events, presigning, cache keys and results and the record, with functions
+// that return instantly. Rerun invokes every operator each time.
 func BenchmarkExecute_200Operators(b *testing.B) {
 	const n = 200
 	s := newFakeStore()
@@ -38,7 +40,8 @@ func BenchmarkExecute_200Operators(b *testing.B) {
 		ops[fmt.Sprintf("op%03d", i)] = inputs
 	}
 	s.putWorkflow(b, "big", map[string]string{"alpha": "0.5"}, ops)
-	answer, _ := json.Marshal(runtime.Response{Status: "succeeded", ContentType: runtime.ContentTypeJSON, SizeBytes: 1, Preview: json.RawMessage("1")})
+	answer, _ := json.Marshal(runtime.Response{Status: "succeeded", ContentType: runtime.ContentTypeJSON, SizeBytes: 1, Preview: json.RawMessage("1"),
+		Accepts: &runtime.Accepts{Names: []string{}}})
 	inv := instantInvoker{answer}
 	ctx := context.Background()
 

@@ -92,8 +92,12 @@ type pyInvoker struct {
 	script   string
 	taskDir  string
 	handlers map[string]string // function name → module:callable
-	mu       sync.Mutex
-	fns      map[string]*pyFunction
+	// env is added to every function's environment, as the role's
+	// credentials are on Lambda.
+	env     []string
+	mu      sync.Mutex
+	fns     map[string]*pyFunction
+	invoked map[string]int // invocations per function since the last take
 }
 
 type pyFunction struct {
@@ -140,7 +144,17 @@ func newPyInvoker(t *testing.T, handlers map[string]string) *pyInvoker {
 			t.Fatal(err)
 		}
 	}
-	return &pyInvoker{t: t, python: py, script: script, taskDir: task, handlers: handlers, fns: map[string]*pyFunction{}}
+	return &pyInvoker{t: t, python: py, script: script, taskDir: task, handlers: handlers, fns: map[string]*pyFunction{}, invoked: map[string]int{}}
+}
+
+// take returns how many times each function was invoked since the last
+// take, and starts counting again.
+func (p *pyInvoker) take() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.invoked
+	p.invoked = map[string]int{}
+	return out
 }
 
 func (p *pyInvoker) function(name string) (*pyFunction, error) {
@@ -165,7 +179,9 @@ func (p *pyInvoker) function(name string) (*pyFunction, error) {
 		"PYTHONUNBUFFERED=1",
 		"LAMBDA_TASK_ROOT=" + p.taskDir,
 		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(api.URL, "http://"),
+		"AWS_LAMBDA_FUNCTION_NAME=" + name,
 	}
+	cmd.Env = append(cmd.Env, p.env...)
 	cmd.Stdout, cmd.Stderr = f.logs, f.logs
 	if err := cmd.Start(); err != nil {
 		api.Close()
@@ -188,6 +204,9 @@ func (p *pyInvoker) function(name string) (*pyFunction, error) {
 func (p *pyInvoker) Verify(context.Context, *artifacts.OperatorManifest) error { return nil }
 
 func (p *pyInvoker) Invoke(ctx context.Context, name string, payload []byte) (Invocation, error) {
+	p.mu.Lock()
+	p.invoked[name]++
+	p.mu.Unlock()
 	f, err := p.function(name)
 	if err != nil {
 		return Invocation{}, err
@@ -362,5 +381,91 @@ func TestContract_initErrorReachesTheRunRecord(t *testing.T) {
 	}
 	if b := rec.Operators["B"]; b.Status != StatusSkipped {
 		t.Errorf("B: %+v", b)
+	}
+}
+
+// The runtime reports what each callable takes, and the executor keys its
+// cache on exactly that: an unchanged run invokes nothing, and a parameter
+// reruns only the callables that take it and what follows them.
+func TestContract_runtimeAcceptsKeyTheCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts python3 processes")
+	}
+	s := newFakeStore()
+	serveObjects(t, s)
+	s.putWorkflow(t, "wf", map[string]string{"base": "4", "scale": "3"}, map[string][]string{
+		"A": nil, "B": {"A"}, "C": {"A"}, "D": {"B", "C"},
+	})
+	inv := newPyInvoker(t, map[string]string{"wf-A": "ops:a", "wf-B": "ops:b", "wf-C": "ops:c", "wf-D": "ops:d"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := func(req Request) *Record {
+		t.Helper()
+		req.Workflow = "wf"
+		rec, err := Execute(ctx, s, inv, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != StatusSucceeded {
+			for name, op := range rec.Operators {
+				t.Logf("%s: %s %+v", name, op.Status, op.Error)
+			}
+			t.Fatalf("run %s: %s", rec.ID, statuses(rec))
+		}
+		return rec
+	}
+	invoked := func(want ...string) {
+		t.Helper()
+		got := sortedKeys(inv.take())
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("invoked %v, want %v", got, want)
+		}
+	}
+
+	first := run(Request{})
+	invoked("wf-A", "wf-B", "wf-C", "wf-D")
+	if got := string(first.Operators["D"].Output); got != `{"b":12,"c":5,"c_type":"Box"}` {
+		t.Errorf("D: %s", got)
+	}
+	// What the runtime reported: a(base), b(a, scale=1), c(a), d(b, c).
+	ms := s.manifests(t, "wf")
+	for name, want := range map[string]string{"A": `{"names":["base"],"all":false}`, "B": `{"names":["scale"],"all":false}`, "C": `{"names":[],"all":false}`, "D": `{"names":[],"all":false}`} {
+		if got, _ := s.get(artifacts.AcceptsKey(fakePrefix, "wf", ms[name].Lineage)); string(got) != want {
+			t.Errorf("%s takes %s, want %s", name, got, want)
+		}
+	}
+
+	if again := run(Request{}); !again.Reused || again.ID != first.ID {
+		t.Errorf("the same run again: %s reused %v", again.ID, again.Reused)
+	}
+	invoked()
+
+	cached := run(Request{Parameters: param("unused", "1")})
+	invoked()
+	if statuses(cached) != "A=cached B=cached C=cached D=cached" || cached.Operators["D"].CachedFrom != first.ID {
+		t.Errorf("a parameter nothing takes: %s, D from %s", statuses(cached), cached.Operators["D"].CachedFrom)
+	}
+
+	scaled := run(Request{Parameters: param("scale", "10")})
+	invoked("wf-B", "wf-D")
+	// D reads C's pickle from the cache.
+	if got := string(scaled.Operators["D"].Output); got != `{"b":40,"c":5,"c_type":"Box"}` || statuses(scaled) != "A=cached B=succeeded C=cached D=succeeded" {
+		t.Errorf("scale 10: %s, D %s", statuses(scaled), got)
+	}
+
+	// Alone on an input, a(base) gets base from the input and takes no
+	// parameter; in the workflow it still takes base, however often the
+	// two alternate.
+	for i, base := range []int{5, 6} {
+		alone := run(Request{Operator: "A", Input: json.RawMessage(fmt.Sprint(7 + i))})
+		if got, want := string(alone.Operators["A"].Output), fmt.Sprintf(`{"n":%d}`, 7+i); got != want {
+			t.Errorf("A alone on %d: %s", 7+i, got)
+		}
+		invoked("wf-A")
+		based := run(Request{Parameters: param("base", fmt.Sprint(base))})
+		invoked("wf-A", "wf-B", "wf-C", "wf-D")
+		if got, want := string(based.Operators["D"].Output), fmt.Sprintf(`{"b":%d,"c":%d,"c_type":"Box"}`, base*3, base+1); got != want {
+			t.Errorf("base %d after A ran alone: D %s, want %s", base, got, want)
+		}
 	}
 }

@@ -36,8 +36,8 @@ func loadWorkflow(ctx context.Context, store Store, workflow string) (*artifacts
 	}
 	if len(ops) == 0 {
 		return nil, nil, fmt.Errorf("workflow %q has no operators yet, so there is nothing to run. "+
-			"If its operators are in this configuration, this run must wait for them: list the operators in `targets` "+
-			"(targets = [aqueduct_operator.<name>.id]) or add depends_on = [aqueduct_operator.<name>, ...], so Terraform creates them first", workflow)
+			"If its operators are in this configuration, run their artifacts instead of the workflow: "+
+			"artifacts = [aqueduct_operator.<name>.artifact] makes Terraform create them first and run what they need", workflow)
 	}
 	return &wf, ops, nil
 }
@@ -75,8 +75,29 @@ func newDAG(workflow string, manifests []*artifacts.OperatorManifest) (*dag, err
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// A cycle first: its lineages can never agree (each would cover
+	// itself), so the check below would only say "apply again", which
+	// cannot help.
 	if cycle := d.findCycle(); cycle != nil {
 		return nil, fmt.Errorf("workflow %q has a cycle: %s", workflow, strings.Join(cycle, " → "))
+	}
+	// Each operator must have been applied against its inputs as they are:
+	// otherwise it would feed on an output its own lineage does not cover.
+	for _, name := range sortedKeys(d.ops) {
+		m := d.ops[name]
+		if m.Lineage == "" {
+			errs = append(errs, fmt.Errorf("operator %q has no lineage in its manifest (an older provider version applied it); apply it again", name))
+			continue
+		}
+		for i, in := range m.Inputs {
+			if i >= len(m.InputLineages) || m.InputLineages[i] != d.ops[in].Lineage {
+				errs = append(errs, fmt.Errorf("operator %q was applied against another version of its input %q; apply again so it takes the current one", name, in))
+				break
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -124,17 +145,40 @@ func (d *dag) findCycle() []string {
 	return nil
 }
 
-// selection returns the operators to run, sorted: one operator, the targets
-// and their ancestors, or all.
-func (d *dag) selection(req Request) ([]string, error) {
-	if req.Operator != "" {
-		if _, ok := d.ops[req.Operator]; !ok {
-			return nil, fmt.Errorf("operator %q is not in workflow %q (it has: %s)", req.Operator, req.Workflow, strings.Join(sortedKeys(d.ops), ", "))
+// selection returns the operators a run needs, sorted, and its targets:
+// one operator; the targets and their ancestors, each target's lineage
+// checked against its manifest; or every terminal operator (no children)
+// and so the whole DAG.
+func (d *dag) selection(req Request) (selected, targets []string, err error) {
+	has := func(name string) error {
+		if _, ok := d.ops[name]; !ok {
+			return fmt.Errorf("operator %q is not in workflow %q (it has: %s)", name, req.Workflow, strings.Join(sortedKeys(d.ops), ", "))
 		}
-		return []string{req.Operator}, nil
+		return nil
+	}
+	stale := func(name, lineage string) error {
+		if lineage != "" && lineage != d.ops[name].Lineage {
+			return fmt.Errorf("the artifact handle of operator %q names lineage %s, but the operator has %s as applied: it changed after the handle was read; plan and apply again",
+				name, lineage, d.ops[name].Lineage)
+		}
+		return nil
+	}
+	if req.Operator != "" {
+		if err := has(req.Operator); err != nil {
+			return nil, nil, err
+		}
+		if err := stale(req.Operator, req.OperatorLineage); err != nil {
+			return nil, nil, err
+		}
+		return []string{req.Operator}, []string{req.Operator}, nil
 	}
 	if len(req.Targets) == 0 {
-		return sortedKeys(d.ops), nil
+		for _, name := range sortedKeys(d.ops) {
+			if len(d.children[name]) == 0 {
+				targets = append(targets, name)
+			}
+		}
+		return sortedKeys(d.ops), targets, nil
 	}
 	keep := map[string]bool{}
 	var walk func(string)
@@ -147,13 +191,22 @@ func (d *dag) selection(req Request) ([]string, error) {
 			walk(in)
 		}
 	}
+	seen := map[string]bool{}
 	for _, t := range req.Targets {
-		if _, ok := d.ops[t]; !ok {
-			return nil, fmt.Errorf("target %q is not an operator of workflow %q (it has: %s)", t, req.Workflow, strings.Join(sortedKeys(d.ops), ", "))
+		if err := has(t.Operator); err != nil {
+			return nil, nil, err
 		}
-		walk(t)
+		if err := stale(t.Operator, t.Lineage); err != nil {
+			return nil, nil, err
+		}
+		if !seen[t.Operator] {
+			seen[t.Operator] = true
+			targets = append(targets, t.Operator)
+		}
+		walk(t.Operator)
 	}
-	return sortedKeys(keep), nil
+	sort.Strings(targets)
+	return sortedKeys(keep), targets, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -162,8 +163,9 @@ func (s *fakeStore) putCount(key string) int {
 	return s.puts[key]
 }
 
-// putWorkflow writes a workflow manifest and one manifest per operator.
-// ops maps operator name to its inputs.
+// putWorkflow writes a workflow manifest and one manifest per operator, each
+// with the lineage the provider gives it (see lineages). ops maps operator
+// name to its inputs.
 func (s *fakeStore) putWorkflow(t testing.TB, name string, defaults map[string]string, ops map[string][]string) {
 	t.Helper()
 	wf := artifacts.WorkflowManifest{Name: name, Engine: "engine-1", Parameters: map[string]json.RawMessage{}}
@@ -173,15 +175,133 @@ func (s *fakeStore) putWorkflow(t testing.TB, name string, defaults map[string]s
 	if err := s.PutJSON(context.Background(), artifacts.WorkflowKey(fakePrefix, name), wf); err != nil {
 		t.Fatal(err)
 	}
+	ms := map[string]*artifacts.OperatorManifest{}
 	for op, inputs := range ops {
-		s.putOperator(t, name, artifacts.OperatorManifest{
+		ms[op] = &artifacts.OperatorManifest{
 			Name: op, Workflow: name, FunctionName: fnName(name, op),
 			ImageURI: "123.dkr.ecr.us-east-1.amazonaws.com/ops@sha256:" + strings.Repeat("a", 64),
-			Function: "ops:" + strings.ToLower(op), Inputs: inputs, MemoryMB: 512, TimeoutS: 60,
-		})
+			Function: "ops:" + strings.ToLower(op), Inputs: inputs, MemoryMB: 512, TimeoutS: 60, Architecture: "x86_64",
+		}
+	}
+	lineages(ms)
+	for _, op := range sortedKeys(ms) {
+		s.putOperator(t, name, *ms[op])
 	}
 }
 
+// lineages sets each manifest's InputLineages and Lineage as the provider
+// does, applying operators in dependency order: an operator's lineage is
+// artifacts.LineageOf its manifest and its inputs' lineages. An input that
+// is not among ms, or that closes a cycle, has no lineage yet to give: "".
+func lineages(ms map[string]*artifacts.OperatorManifest) {
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	var visit func(string) string
+	visit = func(name string) string {
+		m, ok := ms[name]
+		if !ok || state[name] == visiting {
+			return ""
+		}
+		if state[name] == done {
+			return m.Lineage
+		}
+		state[name] = visiting
+		in := make([]string, len(m.Inputs))
+		for i, up := range m.Inputs {
+			in[i] = visit(up)
+		}
+		m.InputLineages = in
+		m.Lineage = artifacts.LineageOf(m, in)
+		state[name] = done
+		return m.Lineage
+	}
+	for _, name := range sortedKeys(ms) {
+		visit(name)
+	}
+}
+
+// manifests reads a workflow's operator manifests by name.
+func (s *fakeStore) manifests(t testing.TB, workflow string) map[string]*artifacts.OperatorManifest {
+	t.Helper()
+	list, err := artifacts.Operators(context.Background(), s, workflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := map[string]*artifacts.OperatorManifest{}
+	for _, m := range list {
+		ms[m.Name] = m
+	}
+	return ms
+}
+
+// manifest reads one operator's manifest.
+func (s *fakeStore) manifest(t testing.TB, workflow, op string) *artifacts.OperatorManifest {
+	t.Helper()
+	m, ok := s.manifests(t, workflow)[op]
+	if !ok {
+		t.Fatalf("workflow %q has no operator %q", workflow, op)
+	}
+	return m
+}
+
+// target is op as its artifact handle names it now.
+func (s *fakeStore) target(t testing.TB, workflow, op string) Target {
+	t.Helper()
+	return Target{Operator: op, Lineage: s.manifest(t, workflow, op).Lineage}
+}
+
+// apply changes one operator's manifest (a new image digest, environment,
+// memory...) as applying its resource does, and then every operator
+// downstream of it, as Terraform does when their inputs' handles change:
+// each takes its inputs' new lineages. It returns the operators whose
+// lineage changed, sorted.
+func (s *fakeStore) apply(t testing.TB, workflow, op string, edit func(*artifacts.OperatorManifest)) []string {
+	t.Helper()
+	ms := s.manifests(t, workflow)
+	if _, ok := ms[op]; !ok {
+		t.Fatalf("workflow %q has no operator %q", workflow, op)
+	}
+	before := map[string]string{}
+	for name, m := range ms {
+		before[name] = m.Lineage
+	}
+	edit(ms[op])
+	lineages(ms)
+	var changed []string
+	for _, name := range sortedKeys(ms) {
+		if name == op || ms[name].Lineage != before[name] {
+			s.putOperator(t, workflow, *ms[name])
+		}
+		if ms[name].Lineage != before[name] {
+			changed = append(changed, name)
+		}
+	}
+	return changed
+}
+
+// applyOnly changes one operator's manifest and its own lineage, but none
+// downstream: as if its dependants' apply had not happened yet.
+func (s *fakeStore) applyOnly(t testing.TB, workflow, op string, edit func(*artifacts.OperatorManifest)) {
+	t.Helper()
+	m := s.manifest(t, workflow, op)
+	edit(m)
+	m.Lineage = artifacts.LineageOf(m, m.InputLineages)
+	s.putOperator(t, workflow, *m)
+}
+
+// newImage is an edit that gives the operator another image digest, as a
+// changed source does.
+func newImage(digit string) func(*artifacts.OperatorManifest) {
+	return func(m *artifacts.OperatorManifest) {
+		repo, _, _ := strings.Cut(m.ImageURI, "@")
+		m.ImageURI = repo + "@sha256:" + strings.Repeat(digit, 64)
+	}
+}
+
+// putOperator writes a manifest as it is, lineage and all.
 func (s *fakeStore) putOperator(t testing.TB, workflow string, m artifacts.OperatorManifest) {
 	t.Helper()
 	if err := s.PutJSON(context.Background(), artifacts.OperatorKey(fakePrefix, workflow, m.Name), m); err != nil {
@@ -197,13 +317,47 @@ type pickled struct{ Value any }
 // fakeFn is how one fake function behaves.
 type fakeFn struct {
 	sleep time.Duration
+	// params is the callable's signature as Python sees it: the names of its
+	// parameters, in order. Upstream outputs (or a one-operator run's input)
+	// fill the first ones; it takes the others from the run's parameters by
+	// name. The runtime reports those others as what it accepts.
+	params []string
+	// kwargs is a **kwargs: the callable takes every run parameter.
+	kwargs bool
+	// noAccepts answers without saying what it takes, as a runtime older
+	// than Accepts does.
+	noAccepts bool
 	// fn computes the result from the upstream outputs (decoded JSON) and
-	// the event. An error is raised as a Python exception would be.
+	// the event, whose Parameters are only those the callable takes, as the
+	// runtime passes them. An error is raised as a Python exception would be.
 	fn func(args []any, ev runtime.Event) (any, error)
 	// answer, when set, is returned as is, without running fn.
 	answer *Invocation
 	// invokeErr is a failure to invoke at all (not a function error).
 	invokeErr error
+}
+
+// accepts is what the runtime reports the callable takes once npositional
+// arguments fill its first parameters.
+func (fn *fakeFn) accepts(npositional int) runtime.Accepts {
+	names := []string{}
+	if npositional < len(fn.params) {
+		names = append(names, fn.params[npositional:]...)
+	}
+	sort.Strings(names)
+	return runtime.Accepts{Names: names, All: fn.kwargs}
+}
+
+// taken is the run parameters the callable gets, as the runtime's kwargs_for.
+func (fn *fakeFn) taken(npositional int, params map[string]json.RawMessage) map[string]json.RawMessage {
+	a := fn.accepts(npositional)
+	out := map[string]json.RawMessage{}
+	for k, v := range params {
+		if a.All && !slices.Contains(fn.params[:min(npositional, len(fn.params))], k) || slices.Contains(a.Names, k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 type fakeCall struct {
@@ -313,7 +467,9 @@ func (f *fakeInvoker) run(ctx context.Context, fn *fakeFn, function string, ev r
 	if fn.fn == nil {
 		return raise("Aqueduct.Test", "fake function "+function+" has no behaviour"), nil
 	}
-	out, err := fn.fn(args, ev)
+	given := ev
+	given.Parameters = fn.taken(len(args), ev.Parameters)
+	out, err := fn.fn(args, given)
 	if err != nil {
 		return raise("ValueError", err.Error()), nil
 	}
@@ -335,6 +491,10 @@ func (f *fakeInvoker) run(ctx context.Context, fn *fakeFn, function string, ev r
 	}
 	f.store.put(key, body)
 	resp.SizeBytes = int64(len(body))
+	if !fn.noAccepts {
+		a := fn.accepts(len(args))
+		resp.Accepts = &a
+	}
 	b, _ := json.Marshal(resp)
 	return Invocation{Payload: b, LogTail: "START RequestId: 1\nran " + function + "\nEND RequestId: 1\n"}, nil
 }
@@ -366,6 +526,26 @@ func (f *fakeInvoker) count() int {
 	return len(f.calls)
 }
 
+// counts is how many times each function was invoked.
+func (f *fakeInvoker) counts() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for _, c := range f.calls {
+		out[c.Function]++
+	}
+	return out
+}
+
+// reset forgets the invocations so far, so a test can tell one run's from
+// the next.
+func (f *fakeInvoker) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = nil
+}
+
+// functions is the functions invoked, one entry per invocation, sorted.
 func (f *fakeInvoker) functions() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

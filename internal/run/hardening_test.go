@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 )
 
 // A workflow without operators is not a succeeded run: it is an error that
-// says how to make the run wait for them.
+// says how to make the run wait for them (run their artifacts).
 func TestExecute_workflowWithoutOperatorsIsAnError(t *testing.T) {
 	s := newFakeStore()
 	s.putWorkflow(t, "wf", nil, nil)
@@ -18,7 +19,7 @@ func TestExecute_workflowWithoutOperatorsIsAnError(t *testing.T) {
 	if err == nil || rec != nil {
 		t.Fatalf("Execute = %+v, %v; want an error", rec, err)
 	}
-	for _, want := range []string{`workflow "wf" has no operators yet`, "depends_on", "targets"} {
+	for _, want := range []string{`workflow "wf" has no operators yet`, "artifacts = [aqueduct_operator.<name>.artifact]"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -28,37 +29,47 @@ func TestExecute_workflowWithoutOperatorsIsAnError(t *testing.T) {
 	}
 }
 
-// A changed environment (its keyed hash) is a new run, never the old result.
+// A changed environment (its keyed hash) is a new run, never the old
+// result: the operator and everything downstream of it run again.
 func TestExecute_changedEnvironmentIsANewRun(t *testing.T) {
 	s, inv := diamond(t, 0)
 	first := execute(t, s, inv, Request{})
-	var m artifacts.OperatorManifest
-	if _, err := s.GetJSON(context.Background(), artifacts.OperatorKey(fakePrefix, "wf", "C"), &m); err != nil {
-		t.Fatal(err)
-	}
-	m.EnvironmentHMAC = "hmac-sha256:" + strings.Repeat("b", 64)
-	s.putOperator(t, "wf", m)
+	s.apply(t, "wf", "C", func(m *artifacts.OperatorManifest) { m.EnvironmentHMAC = "hmac-sha256:" + strings.Repeat("b", 64) })
+	inv.reset()
 	second := execute(t, s, inv, Request{})
 	if second.Reused || second.ID == first.ID {
 		t.Fatalf("after an environment change the run was reused (%s)", second.ID)
 	}
+	if got := inv.functions(); !slices.Equal(got, []string{"wf-C", "wf-D"}) {
+		t.Errorf("after C's environment changed, invoked %v, want [wf-C wf-D]", got)
+	}
 }
 
-// A succeeded run whose output was deleted is run again, not read back with
-// a dangling output URI.
+// A succeeded run whose output was deleted is not read back with a dangling
+// output URI: the missing output is made again, and only it.
 func TestExecute_reusedRunNeedsItsOutputs(t *testing.T) {
 	s, inv := diamond(t, 0)
 	first := execute(t, s, inv, Request{})
 	if again := execute(t, s, inv, Request{}); !again.Reused {
 		t.Fatal("an unchanged run was not reused")
 	}
-	s.delete(artifacts.OutputKey(fakePrefix, "wf", first.ID, "B"))
+	s.delete(first.Operators["B"].OutputKey)
+	inv.reset()
 	third := execute(t, s, inv, Request{})
 	if third.Reused || third.Status != StatusSucceeded {
 		t.Fatalf("with an output gone the run was reused=%v status=%s", third.Reused, third.Status)
 	}
-	if ok, _ := s.Exists(context.Background(), artifacts.OutputKey(fakePrefix, "wf", third.ID, "B")); !ok {
-		t.Fatal("the run again did not store B's output")
+	if got := inv.functions(); !slices.Equal(got, []string{"wf-B"}) || statuses(third) != "A=cached B=succeeded C=cached D=cached" {
+		t.Fatalf("invoked %v: %s; want only B made again", got, statuses(third))
+	}
+	b := third.Operators["B"]
+	if ok, _ := s.Exists(context.Background(), b.OutputKey); !ok || b.CacheKey != first.Operators["B"].CacheKey {
+		t.Fatalf("B's output %s is not stored again under its cache key (%s, was %s)", b.OutputKey, b.CacheKey, first.Operators["B"].CacheKey)
+	}
+	// And the cache now points at the new object.
+	inv.reset()
+	if fourth := execute(t, s, inv, Request{Parameters: param("unused", "1")}); inv.count() != 0 || fourth.Operators["B"].OutputKey != b.OutputKey {
+		t.Errorf("after B was made again, a run invoked %d functions and read B from %s, want %s", inv.count(), fourth.Operators["B"].OutputKey, b.OutputKey)
 	}
 }
 

@@ -9,33 +9,36 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
 )
 
 // identityVersion changes when what goes into an identity changes, so that
 // old records are not mistaken for new ones.
-const identityVersion = 2
+const identityVersion = 3
 
-// identityDoc is hashed into a run's identity. Operators are only those that
-// run, so targets that select the same operators make the same run.
+// identityDoc is hashed into a run's identity: what the run produces (its
+// targets and their lineages, which cover everything upstream), with which
+// parameters and input.
 type identityDoc struct {
 	Version    int                        `json:"v"`
 	Workflow   string                     `json:"workflow"`
 	Operator   string                     `json:"operator,omitempty"`
-	Operators  []operatorIdentity         `json:"operators"`
+	Targets    []targetIdentity           `json:"targets"`
 	Parameters map[string]json.RawMessage `json:"parameters"`
 	Input      json.RawMessage            `json:"input,omitempty"`
 }
 
-type operatorIdentity struct {
-	Name   string `json:"name"`
-	Config string `json:"config"` // artifacts.OperatorManifest.ConfigHash
+type targetIdentity struct {
+	Name    string `json:"name"`
+	Lineage string `json:"lineage"`
 }
 
 // identity returns the run's identity and its id.
-func identity(req Request, d *dag, selected []string, params map[string]json.RawMessage, input json.RawMessage) (ident, id string, err error) {
+func identity(req Request, d *dag, targets []string, params map[string]json.RawMessage, input json.RawMessage) (ident, id string, err error) {
 	if req.RunKey != "" {
 		// Scoped to the workflow (and operator): runs of different workflows
-		// share the store's runs/ folder.
+		// share nothing.
 		scope := req.Workflow
 		if req.Operator != "" {
 			scope += "/" + req.Operator
@@ -45,9 +48,8 @@ func identity(req Request, d *dag, selected []string, params map[string]json.Raw
 		return ident, "r-" + hex.EncodeToString(sum[:8]), nil
 	}
 	doc := identityDoc{Version: identityVersion, Workflow: req.Workflow, Operator: req.Operator, Parameters: params, Input: input}
-	for _, name := range selected {
-		m := d.ops[name]
-		doc.Operators = append(doc.Operators, operatorIdentity{Name: name, Config: m.ConfigHash()})
+	for _, name := range targets {
+		doc.Targets = append(doc.Targets, targetIdentity{Name: name, Lineage: d.ops[name].Lineage})
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
@@ -56,6 +58,41 @@ func identity(req Request, d *dag, selected []string, params map[string]json.Raw
 	sum := sha256.Sum256(b)
 	h := hex.EncodeToString(sum[:])
 	return "sha256:" + h, "r-" + h[:16], nil
+}
+
+// cacheKey is the key an operator's output is cached under: its lineage,
+// the parameters it takes (each with its value, or null when the run does
+// not set it), the direct input of a one-operator run, and the keys of its
+// inputs' outputs in order, so that a changed parameter reaches everything
+// downstream of the operators that take it.
+//
+// The key is the SHA-256 of a line-oriented text, with each JSON value
+// given by the SHA-256 of its canonical form, so that the runtime inside a
+// function (server-side runs) computes the same key from the same hashes
+// without re-encoding JSON:
+//
+//	aqueduct-cache-key/v1
+//	lineage <lineage>
+//	parameters all | named
+//	parameter <name> <sha256 of its canonical JSON>   (sorted by name)
+//	input <sha256 of the canonical input> | input -
+//	upstream <key>                                    (in inputs order)
+func cacheKey(lineage string, accepts *runtime.Accepts, params map[string]json.RawMessage, input json.RawMessage, inputKeys []string) string {
+	hashes := make(map[string]string, len(params))
+	for name, v := range params {
+		hashes[name] = valueHash(v)
+	}
+	inputHash := ""
+	if len(input) > 0 {
+		inputHash = valueHash(input)
+	}
+	return runtime.CacheKey(lineage, accepts, hashes, inputHash, inputKeys)
+}
+
+// valueHash is the hash the cache key takes for a canonical JSON value.
+func valueHash(canonical json.RawMessage) string {
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:])
 }
 
 // freshID is a new id for a forced rerun, so the identity's earlier records

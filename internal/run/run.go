@@ -3,14 +3,24 @@
 // the artifact store, invokes each operator's function with presigned URLs,
 // and writes the run's record back to the store.
 //
-// Runs are content-addressed: a run's id comes from its identity (the run key,
-// or a hash of the operators it runs, each by its config hash, the
-// parameters and the input). A succeeded run with the same identity whose
-// outputs are all still there is read back instead of run again. Failed runs
-// are not reused, so a transient failure does not pin a result. Before an
-// operator is invoked, its function is checked against its manifest, so a
-// function changed outside Terraform or mid-update never produces a result
-// stored under the manifest's identity.
+// Runs are incremental. Every operator's output is cached in the store under
+// a key made of its lineage (artifacts.LineageOf: its image, entry point,
+// architecture, keyed environment and its inputs' lineages), the run
+// parameters it takes, and the keys of its inputs' outputs. A run invokes
+// only the operators whose output for that key is missing; the others are
+// "cached", read from the run that made them. Editing a leaf reruns the
+// leaf; editing a root reruns everything downstream; a failed run resumes
+// where it failed. The parameters an operator takes are learnt from its
+// first invocation (the runtime reports them), so a parameter it does not
+// take never reruns it.
+//
+// A run as a whole has an identity too (the request: what it runs, with
+// which lineages, parameters and input), and a succeeded run whose outputs
+// are all still stored is read back without resolving anything.
+//
+// Before an operator is invoked, its function is checked against its
+// manifest, so a function changed outside Terraform or mid-update never
+// produces a result stored under the manifest's identity.
 package run
 
 import (
@@ -53,20 +63,31 @@ type Invocation struct {
 	LogTail       string // decoded text, not Lambda's base64
 }
 
-// Request says what to run.
+// Target is an operator a run must produce the output of, with the lineage
+// its artifact handle names.
+type Target struct {
+	Operator string
+	Lineage  string
+}
+
+// Request says what to run: Targets and what they need, one Operator on
+// Input, or (neither) every terminal operator of the workflow as last
+// applied.
 type Request struct {
 	Workflow string
+	Targets  []Target
 	// Operator runs just this operator, with Input as its first argument and
-	// no upstream inputs.
-	Operator string
-	// Targets limits the run to these operators and their ancestors.
-	Targets []string
+	// no upstream inputs. OperatorLineage, when set, must be its lineage.
+	Operator        string
+	OperatorLineage string
+	Input           json.RawMessage
 	// Parameters override the workflow's defaults.
 	Parameters map[string]json.RawMessage
-	Input      json.RawMessage
 	// RunKey names the run; its record is reused whatever the DAG.
 	RunKey string
-	// Rerun runs again even when a succeeded run with this identity exists.
+	// Rerun invokes every operator the run needs, cached or not, and
+	// replaces their cached outputs: the cache then points at the rerun's
+	// outputs, stored in its own folder, so no earlier record's change.
 	Rerun       bool
 	MaxParallel int // DefaultMaxParallel when 0
 	// CredentialsExpire is when the credentials that sign presigned URLs
@@ -82,7 +103,8 @@ const DefaultMaxParallel = 10
 const (
 	StatusPending   = "pending" // only in the record written as the run starts
 	StatusRunning   = "running"
-	StatusSucceeded = "succeeded"
+	StatusSucceeded = "succeeded" // invoked by this run
+	StatusCached    = "cached"    // output found in the cache, made by CachedFrom
 	StatusFailed    = "failed"
 	StatusSkipped   = "skipped"
 )
@@ -100,24 +122,36 @@ type Record struct {
 	DurationMS int64                      `json:"duration_ms"`
 	Parameters map[string]json.RawMessage `json:"parameters,omitempty"`
 	Operators  map[string]*OperatorRecord `json:"operators"`
+	// Invoked counts the operators this run invoked; the others were cached.
+	Invoked int `json:"invoked"`
 	// Warnings are things the caller should tell the user, such as
 	// presigned URLs cut short by expiring credentials.
 	Warnings []string `json:"warnings,omitempty"`
-	// Reused says the record was read back and nothing was invoked.
+	// ExecutionARN is the Step Functions execution that ran it, if one did.
+	ExecutionARN string `json:"execution_arn,omitempty"`
+	// Reused says the record was read back and nothing was resolved.
 	Reused bool `json:"-"`
 }
 
 // OperatorRecord is one operator's part of a run.
 type OperatorRecord struct {
-	Status       string    `json:"status"`
-	StartedAt    time.Time `json:"started_at,omitzero"`
-	FinishedAt   time.Time `json:"finished_at,omitzero"`
-	DurationMS   int64     `json:"duration_ms"`
-	FunctionName string    `json:"function_name"`
-	ImageURI     string    `json:"image_uri"`
-	OutputURI    string    `json:"output_uri,omitempty"`
-	ContentType  string    `json:"content_type,omitempty"`
-	SizeBytes    int64     `json:"size_bytes"`
+	Status     string    `json:"status"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	DurationMS int64     `json:"duration_ms"`
+	// Attempts counts the invocations, retries included; 0 when cached.
+	Attempts     int    `json:"attempts,omitempty"`
+	FunctionName string `json:"function_name"`
+	ImageURI     string `json:"image_uri"`
+	Lineage      string `json:"lineage,omitempty"`
+	// CacheKey is the key the output is cached under.
+	CacheKey string `json:"cache_key,omitempty"`
+	// CachedFrom is the run that made a cached output.
+	CachedFrom  string `json:"cached_from,omitempty"`
+	OutputKey   string `json:"output_key,omitempty"`
+	OutputURI   string `json:"output_uri,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	SizeBytes   int64  `json:"size_bytes"`
 	// Output is the JSON value when the output is JSON under
 	// runtime.PreviewLimit, else nil.
 	Output json.RawMessage `json:"output,omitempty"`
@@ -128,6 +162,9 @@ type OperatorRecord struct {
 	// Warning is something the user should know about this operator's run.
 	Warning string `json:"warning,omitempty"`
 }
+
+// Done reports whether the operator has its output: invoked or cached.
+func (o *OperatorRecord) Done() bool { return o.Status == StatusSucceeded || o.Status == StatusCached }
 
 // ErrorRecord is why an operator failed.
 type ErrorRecord struct {

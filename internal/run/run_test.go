@@ -15,8 +15,10 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
 )
 
-// diamond is A→B, A→C, B+C→D. A returns the parameter "base", B adds one,
-// C multiplies by ten, D returns [B, C].
+// diamond is A→B, A→C, B+C→D, with the signatures its Python would have:
+// a(base) returns the parameter "base" (or its input when it runs alone),
+// b(a, scale=1) adds scale, c(a) multiplies by ten, d(b, c) returns [b, c].
+// So A takes "base", B takes "scale", and C and D take no parameter.
 func diamond(t testing.TB, sleep time.Duration) (*fakeStore, *fakeInvoker) {
 	t.Helper()
 	s := newFakeStore()
@@ -24,16 +26,27 @@ func diamond(t testing.TB, sleep time.Duration) (*fakeStore, *fakeInvoker) {
 		"A": nil, "B": {"A"}, "C": {"A"}, "D": {"B", "C"},
 	})
 	inv := newFakeInvoker(s)
-	inv.set("wf-A", &fakeFn{fn: func(_ []any, ev runtime.Event) (any, error) {
+	inv.set("wf-A", &fakeFn{params: []string{"base"}, fn: func(a []any, ev runtime.Event) (any, error) {
+		if len(a) > 0 {
+			return a[0], nil
+		}
 		var base float64
 		if err := json.Unmarshal(ev.Parameters["base"], &base); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("base %s: %w", ev.Parameters["base"], err)
 		}
 		return base, nil
 	}})
-	inv.set("wf-B", &fakeFn{sleep: sleep, fn: func(a []any, _ runtime.Event) (any, error) { return a[0].(float64) + 1, nil }})
-	inv.set("wf-C", &fakeFn{sleep: sleep, fn: func(a []any, _ runtime.Event) (any, error) { return a[0].(float64) * 10, nil }})
-	inv.set("wf-D", &fakeFn{fn: func(a []any, _ runtime.Event) (any, error) { return a, nil }})
+	inv.set("wf-B", &fakeFn{sleep: sleep, params: []string{"a", "scale"}, fn: func(a []any, ev runtime.Event) (any, error) {
+		scale := 1.0
+		if raw, ok := ev.Parameters["scale"]; ok {
+			if err := json.Unmarshal(raw, &scale); err != nil {
+				return nil, err
+			}
+		}
+		return a[0].(float64) + scale, nil
+	}})
+	inv.set("wf-C", &fakeFn{sleep: sleep, params: []string{"a"}, fn: func(a []any, _ runtime.Event) (any, error) { return a[0].(float64) * 10, nil }})
+	inv.set("wf-D", &fakeFn{params: []string{"b", "c"}, fn: func(a []any, _ runtime.Event) (any, error) { return a, nil }})
 	return s, inv
 }
 
@@ -60,6 +73,21 @@ func only(t *testing.T, inv *fakeInvoker, function string) fakeCall {
 
 func overlap(a, b fakeCall) bool { return a.Start.Before(b.End) && b.Start.Before(a.End) }
 
+// statuses is each operator's status, "A=cached B=succeeded ...", for
+// comparing a run with what it should have done.
+func statuses(rec *Record) string {
+	var out []string
+	for _, name := range sortedKeys(rec.Operators) {
+		out = append(out, name+"="+rec.Operators[name].Status)
+	}
+	return strings.Join(out, " ")
+}
+
+// param is a run parameter.
+func param(name, value string) map[string]json.RawMessage {
+	return map[string]json.RawMessage{name: json.RawMessage(value)}
+}
+
 func TestExecute_diamondRunsInDependencyOrderWithBranchesInParallel(t *testing.T) {
 	s, inv := diamond(t, 200*time.Millisecond)
 	rec := execute(t, s, inv, Request{})
@@ -80,12 +108,26 @@ func TestExecute_diamondRunsInDependencyOrderWithBranchesInParallel(t *testing.T
 	if !overlap(b, c) {
 		t.Errorf("B [%v, %v] and C [%v, %v] did not overlap", b.Start, b.End, c.Start, c.End)
 	}
+	if rec.Invoked != 4 {
+		t.Errorf("Invoked %d, want 4", rec.Invoked)
+	}
+	ms := s.manifests(t, "wf")
 	for name, op := range rec.Operators {
+		// Nothing ran before, so what each takes, and so its cache key, was
+		// learnt from this run: its output is in the run's folder.
+		out := artifacts.RunOutputKey(fakePrefix, "wf", rec.ID, name)
 		if op.Status != StatusSucceeded || op.FunctionName != "wf-"+name || op.ContentType != runtime.ContentTypeJSON ||
-			op.OutputURI != s.URI(artifacts.OutputKey(fakePrefix, "wf", rec.ID, name)) || op.StartedAt.IsZero() || op.FinishedAt.Before(op.StartedAt) ||
-			!strings.Contains(op.LogTail, "ran wf-"+name) || op.ImageURI == "" {
+			op.OutputKey != out || op.OutputURI != s.URI(out) || op.StartedAt.IsZero() || op.FinishedAt.Before(op.StartedAt) ||
+			!strings.Contains(op.LogTail, "ran wf-"+name) || op.ImageURI == "" || op.Lineage != ms[name].Lineage ||
+			op.CacheKey == "" || op.CachedFrom != "" {
 			t.Errorf("operator %s: %+v", name, op)
 		}
+		if _, ok := s.get(artifacts.ResultKey(fakePrefix, "wf", op.CacheKey)); !ok {
+			t.Errorf("operator %s: no cached result at %s", name, artifacts.ResultKey(fakePrefix, "wf", op.CacheKey))
+		}
+	}
+	if !slices.Equal(rec.Targets, []string{"D"}) {
+		t.Errorf("targets %v, want the terminal operator [D]", rec.Targets)
 	}
 	if rec.Operators["B"].DurationMS < 200 {
 		t.Errorf("B's duration %d ms is shorter than its 200 ms sleep", rec.Operators["B"].DurationMS)
@@ -184,7 +226,7 @@ func TestExecute_invokeErrorsAndForeignAnswersFailTheOperator(t *testing.T) {
 	s, inv = diamond(t, 0)
 	inv.set("wf-A", &fakeFn{answer: &Invocation{Payload: []byte(`{"statusCode":200,"body":"hi"}`)}})
 	inv.set("wf-D", &fakeFn{answer: &Invocation{Payload: []byte("Internal crash"), FunctionError: "Unhandled"}})
-	rec = execute(t, s, inv, Request{Targets: []string{"B"}})
+	rec = execute(t, s, inv, Request{Targets: []Target{s.target(t, "wf", "B")}})
 	if e := rec.Operators["A"].Error; e == nil || e.Type != "Aqueduct.BadResponse" || !strings.Contains(e.Message, `"body":"hi"`) {
 		t.Errorf("A error %+v", e)
 	}
@@ -195,7 +237,7 @@ func TestExecute_invokeErrorsAndForeignAnswersFailTheOperator(t *testing.T) {
 
 func TestExecute_targetsRunOnlyThemAndTheirAncestors(t *testing.T) {
 	s, inv := diamond(t, 0)
-	rec := execute(t, s, inv, Request{Targets: []string{"B"}})
+	rec := execute(t, s, inv, Request{Targets: []Target{s.target(t, "wf", "B")}})
 	if got := sortedKeys(rec.Operators); !slices.Equal(got, []string{"A", "B"}) {
 		t.Errorf("record has operators %v, want [A B]", got)
 	}
@@ -206,9 +248,39 @@ func TestExecute_targetsRunOnlyThemAndTheirAncestors(t *testing.T) {
 		t.Errorf("record targets %v", rec.Targets)
 	}
 
-	_, err := Execute(context.Background(), s, inv, Request{Workflow: "wf", Targets: []string{"B", "Z"}})
-	if err == nil || !strings.Contains(err.Error(), `target "Z"`) || !strings.Contains(err.Error(), "A, B, C, D") {
+	// C needs A, which B's run made: only C is invoked.
+	inv.reset()
+	rec = execute(t, s, inv, Request{Targets: []Target{s.target(t, "wf", "C")}})
+	if got := inv.functions(); !slices.Equal(got, []string{"wf-C"}) || statuses(rec) != "A=cached C=succeeded" {
+		t.Errorf("target C after target B: invoked %v, %s", got, statuses(rec))
+	}
+
+	_, err := Execute(context.Background(), s, inv, Request{Workflow: "wf", Targets: []Target{s.target(t, "wf", "B"), {Operator: "Z"}}})
+	if err == nil || !strings.Contains(err.Error(), `operator "Z"`) || !strings.Contains(err.Error(), "A, B, C, D") {
 		t.Errorf("unknown target: %v", err)
+	}
+}
+
+// Without targets, a run makes every terminal operator (one no other takes
+// as input), and so runs the whole DAG.
+func TestExecute_withoutTargetsRunsEveryTerminalOperator(t *testing.T) {
+	s := newFakeStore()
+	s.putWorkflow(t, "wf", nil, map[string][]string{"A": nil, "B": {"A"}, "C": {"A"}, "E": nil, "F": {"B", "B"}})
+	inv := newFakeInvoker(s)
+	for _, name := range []string{"A", "B", "C", "E", "F"} {
+		inv.set(fnName("wf", name), &fakeFn{fn: func([]any, runtime.Event) (any, error) { return name, nil }})
+	}
+	rec := execute(t, s, inv, Request{})
+	if !slices.Equal(rec.Targets, []string{"C", "E", "F"}) {
+		t.Errorf("targets %v, want the terminal operators [C E F]", rec.Targets)
+	}
+	if got := inv.functions(); !slices.Equal(got, []string{"wf-A", "wf-B", "wf-C", "wf-E", "wf-F"}) || rec.Status != StatusSucceeded {
+		t.Errorf("invoked %v, %s", got, statuses(rec))
+	}
+	// The same targets named explicitly, with their lineages, are the same run.
+	again := execute(t, s, inv, Request{Targets: []Target{s.target(t, "wf", "F"), s.target(t, "wf", "C"), s.target(t, "wf", "E")}})
+	if !again.Reused || again.ID != rec.ID {
+		t.Errorf("explicit targets [F C E]: run %s reused %v, want %s reused", again.ID, again.Reused, rec.ID)
 	}
 }
 
@@ -223,61 +295,100 @@ func TestExecute_reusesASucceededRunAndInvokesNothing(t *testing.T) {
 	if string(second.Operators["D"].Output) != "[3,20]" || second.Status != StatusSucceeded {
 		t.Errorf("reused record lost its results: %+v", second.Operators["D"])
 	}
-	// Targets that select the same operators are the same run.
-	third := execute(t, s, inv, Request{Targets: []string{"D", "A"}})
+	// The terminal operator named as a target is the same run.
+	third := execute(t, s, inv, Request{Targets: []Target{s.target(t, "wf", "D")}})
 	if !third.Reused || third.ID != first.ID {
-		t.Errorf("targets [D A] select the whole DAG but made run %s", third.ID)
+		t.Errorf("target D is what a run without targets makes, but made run %s (reused %v)", third.ID, third.Reused)
+	}
+	// Other targets are another run, but everything they need is cached.
+	fourth := execute(t, s, inv, Request{Targets: []Target{s.target(t, "wf", "D"), s.target(t, "wf", "A")}})
+	if fourth.Reused || fourth.ID == first.ID || inv.count() != n || fourth.Invoked != 0 {
+		t.Fatalf("targets [D A]: reused %v id %s, %d invocations, Invoked %d", fourth.Reused, fourth.ID, inv.count()-n, fourth.Invoked)
+	}
+	for name, op := range fourth.Operators {
+		if op.Status != StatusCached || op.CachedFrom != first.ID || op.OutputKey != first.Operators[name].OutputKey {
+			t.Errorf("%s: %+v, want cached from %s", name, op, first.ID)
+		}
 	}
 }
 
-func TestExecute_failedRunIsNotReused(t *testing.T) {
+func TestExecute_failedRunResumesWhereItFailed(t *testing.T) {
 	s, inv := diamond(t, 0)
 	inv.set("wf-C", &fakeFn{invokeErr: errors.New("TooManyRequestsException: Rate exceeded")})
 	first := execute(t, s, inv, Request{})
-	if first.Status != StatusFailed {
-		t.Fatalf("first run %s", first.Status)
+	if first.Status != StatusFailed || statuses(first) != "A=succeeded B=succeeded C=failed D=skipped" {
+		t.Fatalf("first run %s: %s", first.Status, statuses(first))
 	}
-	inv.set("wf-C", &fakeFn{fn: func(a []any, _ runtime.Event) (any, error) { return 20, nil }})
+	inv.set("wf-C", &fakeFn{params: []string{"a"}, fn: func(a []any, _ runtime.Event) (any, error) { return a[0].(float64) * 10, nil }})
+	inv.reset()
 	second := execute(t, s, inv, Request{})
 	if second.Reused || second.Status != StatusSucceeded || second.ID != first.ID {
 		t.Errorf("second run: reused %v status %s id %s (first %s)", second.Reused, second.Status, second.ID, first.ID)
 	}
-	if len(inv.callsOf("wf-A")) != 2 {
-		t.Errorf("A ran %d times, want 2", len(inv.callsOf("wf-A")))
+	// Only the failed operator and what it skipped run again.
+	if got := inv.functions(); !slices.Equal(got, []string{"wf-C", "wf-D"}) || second.Invoked != 2 {
+		t.Errorf("the resumed run invoked %v (Invoked %d), want [wf-C wf-D]", got, second.Invoked)
+	}
+	if statuses(second) != "A=cached B=cached C=succeeded D=succeeded" || string(second.Operators["D"].Output) != "[3,20]" {
+		t.Errorf("resumed run: %s, D %s", statuses(second), second.Operators["D"].Output)
+	}
+	if a := second.Operators["A"]; a.CachedFrom != first.ID || a.OutputKey != first.Operators["A"].OutputKey {
+		t.Errorf("A: %+v, want cached from %s", a, first.ID)
 	}
 }
 
 func TestExecute_rerunForcesAFreshRun(t *testing.T) {
 	s, inv := diamond(t, 0)
+	// D's output changes with each invocation, as a model trained with a
+	// fresh seed does, so a test can tell which run made an output.
+	var trained int
+	inv.set("wf-D", &fakeFn{params: []string{"b", "c"}, fn: func(a []any, _ runtime.Event) (any, error) {
+		trained++
+		return append(a, trained), nil
+	}})
 	first := execute(t, s, inv, Request{})
 	firstKey := artifacts.RunKey(fakePrefix, "wf", first.ID)
-	firstOut := artifacts.OutputKey(fakePrefix, "wf", first.ID, "D")
-	before := s.putCount(firstOut)
 
 	again := execute(t, s, inv, Request{Rerun: true})
 	if again.Reused || !strings.HasPrefix(again.ID, first.ID+"-") || again.Identity != first.Identity {
 		t.Fatalf("rerun: reused %v id %s identity %s", again.Reused, again.ID, again.Identity)
 	}
-	if len(inv.callsOf("wf-A")) != 2 {
-		t.Errorf("rerun invoked A %d times in all, want 2", len(inv.callsOf("wf-A")))
+	if c := inv.counts(); c["wf-A"] != 2 || c["wf-B"] != 2 || c["wf-C"] != 2 || c["wf-D"] != 2 || again.Invoked != 4 {
+		t.Errorf("after a rerun the functions ran %v times (Invoked %d), want twice each", c, again.Invoked)
 	}
-	if s.putCount(firstOut) != before {
-		t.Error("the rerun overwrote the first run's outputs")
+	if got := string(again.Operators["D"].Output); got != "[3,20,2]" {
+		t.Errorf("the rerun's D is %s, want [3,20,2]", got)
 	}
 	if _, ok := s.get(artifacts.RunKey(fakePrefix, "wf", again.ID)); !ok {
 		t.Error("the rerun's record was not written under its own id")
 	}
 	// Without rerun, the identity now reads the latest run.
 	latest := execute(t, s, inv, Request{})
-	if !latest.Reused || latest.ID != again.ID {
-		t.Errorf("after a rerun, a plain run read %s (reused %v), want %s", latest.ID, latest.Reused, again.ID)
+	if !latest.Reused || latest.ID != again.ID || string(latest.Operators["D"].Output) != "[3,20,2]" {
+		t.Errorf("after a rerun, a plain run read %s (reused %v, D %s), want %s", latest.ID, latest.Reused, latest.Operators["D"].Output, again.ID)
 	}
 	if _, ok := s.get(firstKey); !ok {
 		t.Error("identity record missing")
 	}
+	// And another run that needs the same outputs finds the rerun's in the cache.
+	inv.reset()
+	other := execute(t, s, inv, Request{Parameters: param("unused", "1")})
+	if inv.count() != 0 || string(other.Operators["D"].Output) != "[3,20,2]" || other.Operators["D"].CachedFrom != again.ID {
+		t.Errorf("a run after the rerun: %d invocations, D %+v, want cached from %s", inv.count(), other.Operators["D"], again.ID)
+	}
+
 	third := execute(t, s, inv, Request{Rerun: true})
-	if third.ID == again.ID {
-		t.Error("two reruns got the same id")
+	if third.ID == again.ID || string(third.Operators["D"].Output) != "[3,20,3]" {
+		t.Errorf("two reruns got the same id, or the second did not run D: %s %s", third.ID, third.Operators["D"].Output)
+	}
+	// No rerun changes an output an earlier record names: each record's
+	// output objects still hold what it says they do.
+	for _, r := range []*Record{first, again, third} {
+		for name, op := range r.Operators {
+			if got, _ := s.get(op.OutputKey); string(got) != string(op.Output) {
+				t.Errorf("run %s: %s's output %s now holds %s, but the record says %s", r.ID, name, op.OutputKey, got, op.Output)
+			}
+		}
 	}
 }
 
@@ -296,22 +407,25 @@ func TestExecute_identityFollowsWhatRuns(t *testing.T) {
 	s, _ := diamond(t, 0)
 	base := id(s, Request{})
 
-	if got := id(s, Request{Parameters: map[string]json.RawMessage{"base": json.RawMessage("3")}}); got == base {
+	if got := id(s, Request{Parameters: param("base", "3")}); got == base {
 		t.Error("a changed parameter kept the run id")
 	}
-	if got := id(s, Request{Parameters: map[string]json.RawMessage{"base": json.RawMessage(" 2 ")}}); got != base {
+	if got := id(s, Request{Parameters: param("base", " 2 ")}); got != base {
 		t.Error("a parameter equal to the default changed the run id")
 	}
-	if got := id(s, Request{Parameters: map[string]json.RawMessage{"extra": json.RawMessage(`{"b": 1, "a": [1, 2]}`)}}); got == base {
+	if got := id(s, Request{Parameters: param("extra", `{"b": 1, "a": [1, 2]}`)}); got == base {
 		t.Error("a new parameter kept the run id")
-	} else if again := id(s, Request{Parameters: map[string]json.RawMessage{"extra": json.RawMessage(`{"a":[1,2],"b":1}`)}}); again != got {
+	} else if again := id(s, Request{Parameters: param("extra", `{"a":[1,2],"b":1}`)}); again != got {
 		t.Error("key order or spacing in a parameter changed the run id")
 	}
-	if got := id(s, Request{Targets: []string{"C"}}); got == base {
+	if got := id(s, Request{Targets: []Target{s.target(t, "wf", "C")}}); got == base {
 		t.Error("a run of fewer operators kept the run id")
 	}
+	if got := id(s, Request{Targets: []Target{s.target(t, "wf", "D")}}); got != base {
+		t.Error("the terminal operator as a target changed the run id")
+	}
 	keyed := id(s, Request{RunKey: "nightly-2026-11-27"})
-	if keyed == base || id(s, Request{RunKey: "nightly-2026-11-27", Parameters: map[string]json.RawMessage{"base": json.RawMessage("9")}}) != keyed {
+	if keyed == base || id(s, Request{RunKey: "nightly-2026-11-27", Parameters: param("base", "9")}) != keyed {
 		t.Error("a run key should name the run whatever the parameters")
 	}
 	if id(s, Request{RunKey: "nightly-2026-11-27", Operator: "A"}) == keyed {
@@ -327,20 +441,20 @@ func TestExecute_identityFollowsWhatRuns(t *testing.T) {
 		t.Error("another workflow's run with the same key got the same id")
 	}
 
-	var m artifacts.OperatorManifest
-	if _, err := s.GetJSON(context.Background(), artifacts.OperatorKey(fakePrefix, "wf", "B"), &m); err != nil {
-		t.Fatal(err)
+	// An image upstream of the target is in the target's lineage.
+	if changed := s.apply(t, "wf", "B", newImage("b")); !slices.Equal(changed, []string{"B", "D"}) {
+		t.Fatalf("applying B's new image changed the lineages of %v, want [B D]", changed)
 	}
-	m.ImageURI = strings.Replace(m.ImageURI, "sha256:a", "sha256:b", 1)
-	s.putOperator(t, "wf", m)
 	changedImage := id(s, Request{})
 	if changedImage == base {
 		t.Error("a changed image kept the run id")
 	}
-	m.MemoryMB = 1024
-	s.putOperator(t, "wf", m)
-	if id(s, Request{}) == changedImage {
-		t.Error("a changed memory size kept the run id")
+	// Memory decides whether an operator finishes, not what it returns.
+	if changed := s.apply(t, "wf", "B", func(m *artifacts.OperatorManifest) { m.MemoryMB = 1024 }); len(changed) != 0 {
+		t.Errorf("a memory change changed the lineages of %v", changed)
+	}
+	if id(s, Request{}) != changedImage {
+		t.Error("a changed memory size changed the run id")
 	}
 }
 
@@ -353,6 +467,7 @@ func TestExecute_rejectsInvalidDAGs(t *testing.T) {
 		{"cycle", map[string][]string{"A": {"C"}, "B": {"A"}, "C": {"B"}, "D": nil}, []string{"cycle", "A → B → C → A"}},
 		{"self loop", map[string][]string{"A": {"A"}}, []string{"cycle", "A → A"}},
 		{"unknown input", map[string][]string{"A": nil, "B": {"A", "X"}}, []string{`operator "B" has input "X"`, "it has: A, B"}},
+		{"cycle below a root", map[string][]string{"R": nil, "A": {"R", "C"}, "B": {"A"}, "C": {"B"}}, []string{"cycle", "A → B → C → A"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newFakeStore()
@@ -412,7 +527,7 @@ func TestExecute_eventsCarryPresignedURLsInInputsOrderAndNoCredentials(t *testin
 	for _, in := range ev.Event.Inputs {
 		names = append(names, in.Operator)
 		key, err := s.keyFor("GET", in.URL)
-		if err != nil || key != artifacts.OutputKey(fakePrefix, "wf", rec.ID, in.Operator) {
+		if err != nil || key != rec.Operators[in.Operator].OutputKey {
 			t.Errorf("input %s URL %s grants %q (%v)", in.Operator, in.URL, key, err)
 		}
 	}
@@ -422,12 +537,14 @@ func TestExecute_eventsCarryPresignedURLsInInputsOrderAndNoCredentials(t *testin
 	if ct := ev.Event.Inputs[0].ContentType; ct != runtime.ContentTypePickle {
 		t.Errorf("C's input content type %q", ct)
 	}
-	if key, err := s.keyFor("PUT", ev.Event.Output.URL); err != nil || key != artifacts.OutputKey(fakePrefix, "wf", rec.ID, "D") {
+	if key, err := s.keyFor("PUT", ev.Event.Output.URL); err != nil || key != rec.Operators["D"].OutputKey {
 		t.Errorf("output URL grants %q (%v)", key, err)
 	}
+	// D never ran before, so its cache key was not known: the run's folder.
 	if ev.Event.Output.URI != "s3://bucket/pfx/workflows/wf/runs/"+rec.ID+"/outputs/D" {
 		t.Errorf("output URI %s", ev.Event.Output.URI)
 	}
+	// The event carries every parameter; the runtime passes on those taken.
 	if string(ev.Event.Parameters["alpha"]) != "1" || string(ev.Event.Parameters["beta"]) != `"y"` || len(ev.Event.Input) != 0 {
 		t.Errorf("parameters %s input %s", ev.Event.Parameters, ev.Event.Input)
 	}
@@ -471,7 +588,7 @@ func TestExecute_operatorAloneGetsTheInput(t *testing.T) {
 		t.Error("a different input kept the run id")
 	}
 
-	if _, err := Execute(context.Background(), s, inv, Request{Workflow: "wf", Operator: "B", Targets: []string{"B"}}); err == nil {
+	if _, err := Execute(context.Background(), s, inv, Request{Workflow: "wf", Operator: "B", Targets: []Target{s.target(t, "wf", "B")}}); err == nil {
 		t.Error("operator with targets should be refused")
 	}
 	if _, err := Execute(context.Background(), s, inv, Request{Workflow: "wf", Input: json.RawMessage(`1`)}); err == nil {
