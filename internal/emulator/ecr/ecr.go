@@ -11,7 +11,6 @@ package ecr
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/statefile"
 )
 
 // Options configures the service.
@@ -253,7 +253,7 @@ type persisted struct {
 	Repositories []*repository `json:"repositories"`
 }
 
-// saveLocked writes the state atomically. Caller holds s.mu.
+// saveLocked writes the state. Caller holds s.mu.
 func (s *Service) saveLocked() error {
 	if s.opts.DataDir == "" || s.closed {
 		return nil
@@ -262,38 +262,26 @@ func (s *Service) saveLocked() error {
 	for _, name := range s.sortedNames() {
 		p.Repositories = append(p.Repositories, s.repos[name])
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	tmp := s.statePath() + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := statefile.Save(s.statePath(), p); err != nil {
 		return fmt.Errorf("ecr: save state: %w", err)
 	}
-	return os.Rename(tmp, s.statePath())
+	return nil
 }
 
 // save persists after a mutation; a failure is logged since the mutation
 // itself has happened.
 func (s *Service) save() {
 	if err := s.saveLocked(); err != nil {
-		log.Printf("ecr: %v", err)
+		log.Printf("%v", err)
 	}
 }
 
 // load reads the state and replays every manifest into the registry, whose
 // manifests live only in memory.
 func (s *Service) load() error {
-	b, err := os.ReadFile(s.statePath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("ecr: load state: %w", err)
-	}
 	var p persisted
-	if err := json.Unmarshal(b, &p); err != nil {
-		return fmt.Errorf("ecr: load state %s: %w", s.statePath(), err)
+	if err := statefile.Load(s.statePath(), &p); err != nil {
+		return fmt.Errorf("ecr: load state: %w", err)
 	}
 	for _, r := range p.Repositories {
 		if r.Images == nil {

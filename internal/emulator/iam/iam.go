@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/statefile"
 )
 
 // Options configures the service.
@@ -74,16 +75,9 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("iam: %w", err)
 	}
 	s.file = filepath.Join(opts.DataDir, "roles.json")
-	b, err := os.ReadFile(s.file)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("iam: %w", err)
-	}
 	var roles []*Role
-	if err := json.Unmarshal(b, &roles); err != nil {
-		return nil, fmt.Errorf("iam: reading %s: %w", s.file, err)
+	if err := statefile.Load(s.file, &roles); err != nil {
+		return nil, fmt.Errorf("iam: %w", err)
 	}
 	for _, r := range roles {
 		s.roles[strings.ToLower(r.Name)] = r
@@ -106,7 +100,7 @@ func (s *Service) Close() error {
 	return s.saveLocked()
 }
 
-// saveLocked writes the roles atomically, so a crash never leaves half a file.
+// saveLocked writes the roles to the data dir, if there is one.
 func (s *Service) saveLocked() error {
 	if s.file == "" {
 		return nil
@@ -116,15 +110,7 @@ func (s *Service) saveLocked() error {
 		roles = append(roles, r)
 	}
 	sort.Slice(roles, func(i, j int) bool { return roles[i].Name < roles[j].Name })
-	b, err := json.MarshalIndent(roles, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := s.file + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.file)
+	return statefile.Save(s.file, roles)
 }
 
 // Role returns a copy of the named role.
