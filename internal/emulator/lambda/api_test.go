@@ -509,3 +509,40 @@ func TestDeletedImageFailsTheFunction(t *testing.T) {
 	e.waitActive("orphan")
 	decodeResult(t, e.invoke("orphan", map[string]any{}, nil))
 }
+
+// A function runs with its role's temporary credentials, as Lambda sets
+// them, and with the emulator as its SDK's endpoint unless it names one.
+// Each sandbox has its own credentials; none are in the configuration.
+func TestSandboxCredentialsAndEndpoint(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Endpoint = "http://127.0.0.1:4566" })
+	e.delay.Store(0)
+	e.create("creds", nil)
+	e.create("own-endpoint", func(in *awslambda.CreateFunctionInput) {
+		in.Environment = &types.Environment{Variables: map[string]string{"AWS_ENDPOINT_URL": "http://elsewhere:9000"}}
+	})
+
+	r := decodeResult(t, e.invoke("creds", map[string]any{}, nil))
+	if !regexp.MustCompile(`^ASIA[A-Z2-7]{16}$`).MatchString(r.Env["AWS_ACCESS_KEY_ID"]) {
+		t.Errorf("AWS_ACCESS_KEY_ID %q is not an STS key id", r.Env["AWS_ACCESS_KEY_ID"])
+	}
+	if len(r.Env["AWS_SECRET_ACCESS_KEY"]) != 40 || r.Env["AWS_SESSION_TOKEN"] == "" {
+		t.Errorf("secret of %d characters, token %q", len(r.Env["AWS_SECRET_ACCESS_KEY"]), r.Env["AWS_SESSION_TOKEN"])
+	}
+	if r.Env["AWS_ENDPOINT_URL"] != "http://127.0.0.1:4566" {
+		t.Errorf("AWS_ENDPOINT_URL = %q", r.Env["AWS_ENDPOINT_URL"])
+	}
+	own := decodeResult(t, e.invoke("own-endpoint", map[string]any{}, nil))
+	if own.Env["AWS_ENDPOINT_URL"] != "http://elsewhere:9000" {
+		t.Errorf("the function's own AWS_ENDPOINT_URL became %q", own.Env["AWS_ENDPOINT_URL"])
+	}
+	if own.Env["AWS_ACCESS_KEY_ID"] == r.Env["AWS_ACCESS_KEY_ID"] {
+		t.Error("two sandboxes share credentials")
+	}
+	cfg, err := e.c.GetFunctionConfiguration(ctx(t), &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("creds")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Environment != nil && len(cfg.Environment.Variables) != 0 {
+		t.Errorf("the configuration shows variables %v", cfg.Environment.Variables)
+	}
+}

@@ -1,9 +1,7 @@
 package lambda
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
 )
@@ -38,33 +36,4 @@ func throttled() *awsproto.Error {
 		Header: http.Header{"Retry-After": {"1"}},
 		Fields: map[string]string{"Reason": "ConcurrentInvocationLimitExceeded"},
 	}
-}
-
-// validation collects model-constraint violations, which Lambda reports
-// together as one ValidationException.
-type validation []string
-
-func (v *validation) add(value any, field, constraint string) {
-	val := "null"
-	if value != nil {
-		val = fmt.Sprintf("'%v'", value)
-	}
-	*v = append(*v, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", val, field, constraint))
-}
-
-// addSensitive records a violation by a sensitive member, whose value Lambda
-// leaves out of the message.
-func (v *validation) addSensitive(field, constraint string) {
-	*v = append(*v, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", field, constraint))
-}
-
-func (v validation) err() *awsproto.Error {
-	if len(v) == 0 {
-		return nil
-	}
-	noun := "error"
-	if len(v) > 1 {
-		noun = "errors"
-	}
-	return awsproto.Errorf(http.StatusBadRequest, "ValidationException", "%d validation %s detected: %s", len(v), noun, strings.Join(v, "; "))
 }

@@ -92,6 +92,7 @@ func (s *Service) spec(f *function) *runner.Spec {
 		MemoryMB:   f.MemorySize,
 		TimeoutSec: f.Timeout,
 		Env:        f.Environment,
+		Role:       f.Role,
 	}
 	if f.ImageConfig != nil {
 		sp.EntryPoint = f.ImageConfig.EntryPoint
@@ -188,16 +189,16 @@ type functionRef struct {
 }
 
 // parseFunctionName checks a FunctionName against Lambda's rules and splits it.
-func parseFunctionName(v *validation, field, s string) functionRef {
+func parseFunctionName(v *awsproto.Validation, field, s string) functionRef {
 	switch {
 	case s == "":
-		v.add(s, field, "Member must have length greater than or equal to 1")
+		v.Add(s, field, "Member must have length greater than or equal to 1")
 		return functionRef{}
 	case len(s) > 140:
-		v.add(s, field, "Member must have length less than or equal to 140")
+		v.Add(s, field, "Member must have length less than or equal to 140")
 		return functionRef{}
 	case !functionNameRE.MatchString(s):
-		v.add(s, field, "Member must satisfy regular expression pattern: "+functionNamePattern)
+		v.Add(s, field, "Member must satisfy regular expression pattern: "+functionNamePattern)
 		return functionRef{}
 	}
 	var ref functionRef
@@ -205,7 +206,7 @@ func parseFunctionName(v *validation, field, s string) functionRef {
 	switch {
 	case strings.HasPrefix(s, "arn:"): // arn:aws:lambda:region:account:function:name[:qualifier]
 		if len(parts) < 7 {
-			v.add(s, field, "Member must satisfy regular expression pattern: "+functionNamePattern)
+			v.Add(s, field, "Member must satisfy regular expression pattern: "+functionNamePattern)
 			return functionRef{}
 		}
 		ref.region, ref.account, ref.name = parts[3], parts[4], parts[6]
@@ -224,7 +225,7 @@ func parseFunctionName(v *validation, field, s string) functionRef {
 		}
 	}
 	if len(ref.name) > maxNameLen {
-		v.add(ref.name, field, fmt.Sprintf("Member must have length less than or equal to %d", maxNameLen))
+		v.Add(ref.name, field, fmt.Sprintf("Member must have length less than or equal to %d", maxNameLen))
 	}
 	return ref
 }
@@ -234,10 +235,10 @@ func parseFunctionName(v *validation, field, s string) functionRef {
 // quoted: Environment is a sensitive member), then reserved keys, then the
 // 4 KB limit. Model-constraint violations go into v; the others come back as
 // InvalidParameterValueException.
-func envErrors(v *validation, env map[string]string) *awsproto.Error {
+func envErrors(v *awsproto.Validation, env map[string]string) *awsproto.Error {
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if !envKeyRE.MatchString(k) {
-			v.addSensitive("environment.variables", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "+envKeyPattern+"]")
+			v.AddSensitive("environment.variables", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "+envKeyPattern+"]")
 			return nil
 		}
 	}
@@ -282,55 +283,35 @@ var reservedEnv = []string{
 }
 
 // checkLimits validates the numeric and text limits shared by create and update.
-func checkLimits(v *validation, memory, timeout, storage *int, description *string) {
-	if memory != nil {
-		if *memory < minMemory {
-			v.add(*memory, "memorySize", fmt.Sprintf("Member must have value greater than or equal to %d", minMemory))
-		} else if *memory > maxMemory {
-			v.add(*memory, "memorySize", fmt.Sprintf("Member must have value less than or equal to %d", maxMemory))
-		}
-	}
-	if timeout != nil {
-		if *timeout < minTimeout {
-			v.add(*timeout, "timeout", fmt.Sprintf("Member must have value greater than or equal to %d", minTimeout))
-		} else if *timeout > maxTimeout {
-			v.add(*timeout, "timeout", fmt.Sprintf("Member must have value less than or equal to %d", maxTimeout))
-		}
-	}
-	if storage != nil {
-		if *storage < minStorage {
-			v.add(*storage, "ephemeralStorage.size", fmt.Sprintf("Member must have value greater than or equal to %d", minStorage))
-		} else if *storage > maxStorage {
-			v.add(*storage, "ephemeralStorage.size", fmt.Sprintf("Member must have value less than or equal to %d", maxStorage))
-		}
-	}
-	if description != nil && len(*description) > maxDescription {
-		v.add(*description, "description", fmt.Sprintf("Member must have length less than or equal to %d", maxDescription))
-	}
+func checkLimits(v *awsproto.Validation, memory, timeout, storage *int, description *string) {
+	v.Between(memory, "memorySize", minMemory, maxMemory)
+	v.Between(timeout, "timeout", minTimeout, maxTimeout)
+	v.Between(storage, "ephemeralStorage.size", minStorage, maxStorage)
+	v.Length(description, "description", 0, maxDescription)
 }
 
-func checkRole(v *validation, role *string) {
+func checkRole(v *awsproto.Validation, role *string) {
 	if role == nil {
 		return
 	}
 	if !roleRE.MatchString(*role) {
-		v.add(*role, "role", "Member must satisfy regular expression pattern: "+rolePattern)
+		v.Add(*role, "role", "Member must satisfy regular expression pattern: "+rolePattern)
 	}
 }
 
-func checkArchitectures(v *validation, archs []string) {
+func checkArchitectures(v *awsproto.Validation, archs []string) {
 	if archs == nil {
 		return
 	}
 	if len(archs) == 0 {
-		v.add("[]", "architectures", "Member must have length greater than or equal to 1")
+		v.Add("[]", "architectures", "Member must have length greater than or equal to 1")
 		return
 	}
 	if len(archs) > 1 {
-		v.add("["+strings.Join(archs, ", ")+"]", "architectures", "Member must have length less than or equal to 1")
+		v.Add("["+strings.Join(archs, ", ")+"]", "architectures", "Member must have length less than or equal to 1")
 		return
 	}
 	if archs[0] != "x86_64" && archs[0] != "arm64" {
-		v.add(fmt.Sprintf("[%s]", archs[0]), "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]")
+		v.Add(fmt.Sprintf("[%s]", archs[0]), "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]")
 	}
 }

@@ -48,38 +48,36 @@ type createInput struct {
 }
 
 func (s *Service) createFunction(_ *awsproto.Call, in *createInput) (any, error) {
-	var v validation
+	var v awsproto.Validation
 	var ref functionRef
 	if in.FunctionName == nil {
-		v.add(nil, "functionName", "Member must not be null")
+		v.Add(nil, "functionName", "Member must not be null")
 	} else {
 		ref = parseFunctionName(&v, "functionName", *in.FunctionName)
 	}
 	if in.Role == nil {
-		v.add(nil, "role", "Member must not be null")
+		v.Add(nil, "role", "Member must not be null")
 	}
 	checkRole(&v, in.Role)
 	if in.Code == nil {
-		v.add(nil, "code", "Member must not be null")
+		v.Add(nil, "code", "Member must not be null")
 	}
 	var storage *int
 	if in.EphemeralStorage != nil {
 		if in.EphemeralStorage.Size == nil {
-			v.add(nil, "ephemeralStorage.size", "Member must not be null")
+			v.Add(nil, "ephemeralStorage.size", "Member must not be null")
 		}
 		storage = in.EphemeralStorage.Size
 	}
 	checkLimits(&v, in.MemorySize, in.Timeout, storage, in.Description)
 	checkArchitectures(&v, in.Architectures)
-	if in.PackageType != nil && *in.PackageType != "Zip" && *in.PackageType != "Image" {
-		v.add(*in.PackageType, "packageType", "Member must satisfy enum value set: [Zip, Image]")
-	}
+	v.Enum(in.PackageType, "packageType", "Zip", "Image")
 	var env map[string]string
 	if in.Environment != nil {
 		env = in.Environment.Variables
 	}
 	envErr := envErrors(&v, env)
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if envErr != nil {
@@ -230,9 +228,9 @@ type functionInput struct {
 
 // lookup finds the function a path names. Read the result's fields under s.mu.
 func (s *Service) lookup(name, q string) (*function, *awsproto.Error) {
-	var v validation
+	var v awsproto.Validation
 	ref := parseFunctionName(&v, "functionName", name)
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if q != "" {
@@ -300,16 +298,13 @@ func (s *Service) listFunctions(_ *awsproto.Call, in *listFunctionsInput) (any, 
 	maxItems := 50
 	if m := in.MaxItems; m != "" {
 		n, err := strconv.Atoi(m)
-		var v validation
-		switch {
-		case err != nil:
-			v.add(m, "maxItems", "Member must be an integer")
-		case n < 1:
-			v.add(n, "maxItems", "Member must have value greater than or equal to 1")
-		case n > 10000:
-			v.add(n, "maxItems", "Member must have value less than or equal to 10000")
+		var v awsproto.Validation
+		if err != nil {
+			v.Add(m, "maxItems", "Member must be an integer")
+		} else {
+			v.Between(&n, "maxItems", 1, 10000)
 		}
-		if e := v.err(); e != nil {
+		if e := v.Err(); e != nil {
 			return nil, e
 		}
 		maxItems = n
@@ -436,9 +431,9 @@ func (s *Service) updateFunctionCode(_ *awsproto.Call, in *updateCodeInput) (any
 	if e != nil {
 		return nil, e
 	}
-	var v validation
+	var v awsproto.Validation
 	checkArchitectures(&v, in.Architectures)
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if in.ZipFile != nil || in.S3Bucket != nil || in.S3Key != nil {
@@ -512,12 +507,12 @@ func (s *Service) updateFunctionConfiguration(_ *awsproto.Call, in *updateConfig
 	if e != nil {
 		return nil, e
 	}
-	var v validation
+	var v awsproto.Validation
 	checkRole(&v, in.Role)
 	var storage *int
 	if in.EphemeralStorage != nil {
 		if in.EphemeralStorage.Size == nil {
-			v.add(nil, "ephemeralStorage.size", "Member must not be null")
+			v.Add(nil, "ephemeralStorage.size", "Member must not be null")
 		}
 		storage = in.EphemeralStorage.Size
 	}
@@ -526,7 +521,7 @@ func (s *Service) updateFunctionConfiguration(_ *awsproto.Call, in *updateConfig
 	if in.Environment != nil {
 		envErr = envErrors(&v, in.Environment.Variables)
 	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if envErr != nil {
@@ -586,9 +581,9 @@ func (s *Service) updateFunctionConfiguration(_ *awsproto.Call, in *updateConfig
 // functionByARN finds the function a tagging call names; tags apply to
 // function ARNs only.
 func (s *Service) functionByARN(resource string) (*function, *awsproto.Error) {
-	var v validation
+	var v awsproto.Validation
 	ref := parseFunctionName(&v, "resource", resource)
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if !strings.HasPrefix(resource, "arn:") {
@@ -629,9 +624,9 @@ type tagResourceInput struct {
 
 func (s *Service) tagResource(_ *awsproto.Call, in *tagResourceInput) (any, error) {
 	if in.Tags == nil {
-		var v validation
-		v.add(nil, "tags", "Member must not be null")
-		return nil, v.err()
+		var v awsproto.Validation
+		v.Add(nil, "tags", "Member must not be null")
+		return nil, v.Err()
 	}
 	f, e := s.functionByARN(in.Resource)
 	if e != nil {
@@ -664,9 +659,9 @@ type untagResourceInput struct {
 func (s *Service) untagResource(_ *awsproto.Call, in *untagResourceInput) (any, error) {
 	keys := in.TagKeys
 	if len(keys) == 0 {
-		var v validation
-		v.add(nil, "tagKeys", "Member must not be null")
-		return nil, v.err()
+		var v awsproto.Validation
+		v.Add(nil, "tagKeys", "Member must not be null")
+		return nil, v.Err()
 	}
 	f, e := s.functionByARN(in.Resource)
 	if e != nil {

@@ -42,14 +42,12 @@ func (s *Service) invoke(c *awsproto.Call, in *invokeInput) (any, error) {
 		invType = "RequestResponse"
 	}
 	logType := in.LogType
-	var v validation
-	if invType != "RequestResponse" && invType != "Event" && invType != "DryRun" {
-		v.add(invType, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+	var v awsproto.Validation
+	v.Enum(&invType, "invocationType", "Event", "RequestResponse", "DryRun")
+	if logType != "" {
+		v.Enum(&logType, "logType", "None", "Tail")
 	}
-	if logType != "" && logType != "None" && logType != "Tail" {
-		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
-	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	limit := maxSyncPayload
@@ -57,52 +55,116 @@ func (s *Service) invoke(c *awsproto.Call, in *invokeInput) (any, error) {
 		limit = maxAsyncPayload
 	}
 	payload := in.Payload
-	if len(payload) > limit {
-		return nil, awsproto.Errorf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
-	}
-	if len(bytes.TrimSpace(payload)) > 0 && !json.Valid(payload) {
-		return nil, invalidContent("Could not parse request body into json: Could not parse payload into json")
+	if e := checkPayload(payload, limit); e != nil {
+		return nil, e
 	}
 
-	s.checkImageExists(f)
-	s.mu.Lock()
-	state, spec, ctx, closed := f.State, f.Live, s.ctx, s.closed
-	if s.functions[f.Name] != f {
-		s.mu.Unlock()
-		return nil, notFound(s.arn(f.Name))
-	}
-	s.mu.Unlock()
-	if closed {
-		return nil, serviceError("the emulator is shutting down")
-	}
-	if state != stateActive || spec == nil {
-		// As Lambda: a Pending function cannot be invoked.
-		return nil, conflict("The operation cannot be performed at this time. The function is currently in the following state: " + state)
-	}
-	w := c.Writer
-	reqID := awsproto.RequestID()
-	req := runner.Request{ID: reqID, Payload: payload, ClientContext: in.ClientContext}
-
-	switch invType {
-	case "DryRun":
-		w.Header().Set("X-Amzn-RequestId", reqID)
+	if invType == "DryRun" {
+		if _, _, e := s.ready(f); e != nil {
+			return nil, e
+		}
+		w := c.Writer
+		w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
 		w.WriteHeader(http.StatusNoContent)
 		return nil, nil
-	case "Event":
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return nil, serviceError("the emulator is shutting down")
+	}
+	if invType == "Event" {
+		spec, ctx, e := s.ready(f)
+		if e != nil {
+			return nil, e
 		}
-		s.invocations[f.Name]++
-		s.async.Add(1)
-		s.mu.Unlock()
-		go s.runAsync(ctx, *spec, req)
+		reqID := awsproto.RequestID()
+		if e := s.queueEvent(ctx, f, *spec, runner.Request{ID: reqID, Payload: payload, ClientContext: in.ClientContext}); e != nil {
+			return nil, e
+		}
+		w := c.Writer
 		w.Header().Set("X-Amzn-RequestId", reqID)
 		w.WriteHeader(http.StatusAccepted)
 		return nil, nil
 	}
 
+	// The invocation runs to its end even if the caller hangs up, as on Lambda.
+	res, e := s.invokeSync(context.Background(), f, payload, in.ClientContext)
+	if e != nil {
+		return nil, e
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-RequestId", res.RequestID)
+	h.Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	if res.FunctionError != "" {
+		h.Set("X-Amz-Function-Error", res.FunctionError)
+	}
+	if logType == "Tail" {
+		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(runner.Tail(res.log, logTailBytes)))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(res.Payload)))
+	c.Writer.WriteHeader(http.StatusOK)
+	_, _ = c.Writer.Write(res.Payload)
+	return nil, nil
+}
+
+// ready checks that f can be invoked now and returns what runs it: the
+// function's live configuration and the service's context.
+func (s *Service) ready(f *function) (*runner.Spec, context.Context, *awsproto.Error) {
+	s.checkImageExists(f)
+	s.mu.Lock()
+	state, spec, ctx, closed := f.State, f.Live, s.ctx, s.closed
+	gone := s.functions[f.Name] != f
+	s.mu.Unlock()
+	switch {
+	case gone:
+		return nil, nil, notFound(s.arn(f.Name))
+	case closed:
+		return nil, nil, serviceError("the emulator is shutting down")
+	case state != stateActive || spec == nil:
+		// As Lambda: a Pending function cannot be invoked.
+		return nil, nil, conflict("The operation cannot be performed at this time. The function is currently in the following state: " + state)
+	}
+	return spec, ctx, nil
+}
+
+// InvokeResult is a synchronous invocation's answer, as Lambda's Invoke API
+// gives it: the function's payload, or its error document with
+// FunctionError "Unhandled".
+type InvokeResult struct {
+	Payload         []byte
+	FunctionError   string
+	ExecutedVersion string
+	RequestID       string
+	StatusCode      int
+	log             []byte
+}
+
+// Invoke runs a RequestResponse invocation of the named function (a name,
+// partial ARN or ARN) in-process, as another AWS service calls Lambda (Step
+// Functions' lambda:invoke). Ending ctx ends the invocation and discards
+// its container. Lambda's own refusals (ResourceNotFoundException,
+// TooManyRequestsException, ResourceConflictException, ServiceException)
+// come back as *awsproto.Error; a function error is a result.
+func (s *Service) Invoke(ctx context.Context, functionName string, payload []byte) (*InvokeResult, error) {
+	f, e := s.lookup(functionName, "")
+	if e != nil {
+		return nil, e
+	}
+	if e := checkPayload(payload, maxSyncPayload); e != nil {
+		return nil, e
+	}
+	res, e := s.invokeSync(ctx, f, payload, "")
+	if e != nil {
+		return nil, e
+	}
+	return res, nil
+}
+
+// invokeSync runs one RequestResponse invocation in an execution slot. It
+// ends when the function does, when the service is reset or closed, or
+// when ctx ends.
+func (s *Service) invokeSync(ctx context.Context, f *function, payload []byte, clientContext string) (*InvokeResult, *awsproto.Error) {
+	spec, sctx, e := s.ready(f)
+	if e != nil {
+		return nil, e
+	}
 	select {
 	case s.slots <- struct{}{}:
 	default:
@@ -113,8 +175,12 @@ func (s *Service) invoke(c *awsproto.Call, in *invokeInput) (any, error) {
 	s.invocations[f.Name]++
 	s.mu.Unlock()
 
-	// The invocation runs to its end even if the caller hangs up, as on Lambda.
-	res, err := s.run.Invoke(ctx, *spec, req)
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(sctx, cancel)
+	defer stop()
+	reqID := awsproto.RequestID()
+	res, err := s.run.Invoke(ictx, *spec, runner.Request{ID: reqID, Payload: payload, ClientContext: clientContext})
 	if err != nil {
 		s.opts.Logf("lambda: invoke %s: %v", f.Name, err)
 		return nil, serviceError("%s", err.Error())
@@ -127,20 +193,57 @@ func (s *Service) invoke(c *awsproto.Call, in *invokeInput) (any, error) {
 			"errorType":    "Function.ResponseSizeTooLarge",
 		})
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Amzn-RequestId", reqID)
-	h.Set("X-Amz-Executed-Version", spec.Version)
-	if fnErr != "" {
-		h.Set("X-Amz-Function-Error", fnErr)
+	return &InvokeResult{
+		Payload: body, FunctionError: fnErr, ExecutedVersion: spec.Version,
+		RequestID: reqID, StatusCode: http.StatusOK, log: res.Log,
+	}, nil
+}
+
+// InvokeAsync queues an asynchronous (Event) invocation of a function, by
+// name or ARN, as Invoke with InvocationType Event does, for callers inside
+// the emulator such as EventBridge Scheduler's Lambda targets. It returns
+// the request id, or the *awsproto.Error Invoke would answer with.
+func (s *Service) InvokeAsync(function string, payload []byte) (string, error) {
+	f, e := s.lookup(function, "")
+	if e != nil {
+		return "", e
 	}
-	if logType == "Tail" {
-		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(runner.Tail(res.Log, logTailBytes)))
+	if e := checkPayload(payload, maxAsyncPayload); e != nil {
+		return "", e
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
-	return nil, nil
+	spec, ctx, e := s.ready(f)
+	if e != nil {
+		return "", e
+	}
+	id := awsproto.RequestID()
+	if e := s.queueEvent(ctx, f, *spec, runner.Request{ID: id, Payload: payload}); e != nil {
+		return "", e
+	}
+	return id, nil
+}
+
+// checkPayload holds an invocation's payload to Lambda's quota and to JSON.
+func checkPayload(payload []byte, limit int) *awsproto.Error {
+	if len(payload) > limit {
+		return awsproto.Errorf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
+	}
+	if len(bytes.TrimSpace(payload)) > 0 && !json.Valid(payload) {
+		return invalidContent("Could not parse request body into json: Could not parse payload into json")
+	}
+	return nil
+}
+
+// queueEvent counts an Event invocation and starts it in the background.
+func (s *Service) queueEvent(ctx context.Context, f *function, spec runner.Spec, req runner.Request) *awsproto.Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return serviceError("the emulator is shutting down")
+	}
+	s.invocations[f.Name]++
+	s.async.Add(1)
+	go s.runAsync(ctx, spec, req)
+	return nil
 }
 
 // runAsync runs an Event invocation. It waits for a free execution slot

@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -190,5 +191,37 @@ func TestTimeoutIsEnforced(t *testing.T) {
 	// The timed-out container is discarded.
 	eventually(t, 10*time.Second, "the timed-out container to go", func() bool {
 		return len(containers(t, e.svc.Instance())) == 0
+	})
+}
+
+// TestInProcessInvoke: Invoke, as Step Functions calls it, answers as the
+// API does, refuses with Lambda's errors, and ends with its caller's
+// context, discarding the container that ran the cut-short invocation.
+func TestInProcessInvoke(t *testing.T) {
+	e := newEnv(t, nil)
+	e.create("inproc", nil)
+	res, err := e.svc.Invoke(ctx(t), "arn:aws:lambda:us-east-1:000000000000:function:inproc", []byte(`{"msg":"hi"}`))
+	if err != nil || res.FunctionError != "" || res.ExecutedVersion != "$LATEST" || res.StatusCode != 200 || res.RequestID == "" ||
+		!strings.Contains(string(res.Payload), `"echo":"hi"`) {
+		t.Fatalf("Invoke = %+v, %v", res, err)
+	}
+	res, err = e.svc.Invoke(ctx(t), "inproc", []byte(`{"mode":"error","msg":"bad"}`))
+	if err != nil || res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), `"errorMessage":"boom: bad"`) {
+		t.Errorf("function error = %+v, %v", res, err)
+	}
+	if _, err := e.svc.Invoke(ctx(t), "nope", nil); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+		t.Errorf("missing function: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx(t), time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := e.svc.Invoke(short, "inproc", []byte(`{"sleep_ms":20000}`)); err == nil {
+		t.Error("an invocation outlived its context")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the cancelled invocation returned after %v", d)
+	}
+	eventually(t, 10*time.Second, "the cut-short container to go", func() bool {
+		return len(containers(t, e.svc.Instance())) <= 1
 	})
 }

@@ -11,11 +11,10 @@ package lambda
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda/runner"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/statefile"
 )
 
 // RoleChecker is the emulated IAM: nil if the role exists and trusts
@@ -54,7 +54,10 @@ type Options struct {
 	TransitionDelay func() time.Duration
 	IdleTimeout     time.Duration // warm containers idle longer are removed; 0 means 5 minutes
 	RIEPath         string        // empty means EnsureRIE
-	Logf            func(format string, args ...any)
+	// Endpoint is the URL functions reach the emulator at, set as their
+	// AWS_ENDPOINT_URL unless they set one.
+	Endpoint string
+	Logf     func(format string, args ...any)
 }
 
 // accountConcurrency is the concurrent-execution quota of a new AWS account;
@@ -127,6 +130,8 @@ func New(opts Options) (*Service, error) {
 		RIEPath:     rie,
 		ShimPath:    runner.EnsureShim,
 		PullAuth:    auth,
+		Credentials: sandboxCredentials,
+		Endpoint:    opts.Endpoint,
 		Logf:        opts.Logf,
 	})
 	return s, nil
@@ -231,7 +236,12 @@ func (s *Service) stateFile() string {
 	return filepath.Join(s.opts.DataDir, "functions.json")
 }
 
-// saveLocked writes every function to DataDir, atomically. Holds s.mu.
+// persisted is what functions.json holds.
+type persisted struct {
+	Functions []*function `json:"functions"`
+}
+
+// saveLocked writes every function to DataDir. Holds s.mu.
 func (s *Service) saveLocked() error {
 	if s.opts.DataDir == "" {
 		return nil
@@ -241,25 +251,11 @@ func (s *Service) saveLocked() error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	list := make([]*function, 0, len(names))
+	st := persisted{Functions: make([]*function, 0, len(names))}
 	for _, n := range names {
-		list = append(list, s.functions[n])
+		st.Functions = append(st.Functions, s.functions[n])
 	}
-	b, err := json.MarshalIndent(struct {
-		Functions []*function `json:"functions"`
-	}{list}, "", "  ")
-	if err != nil {
-		return err
-	}
-	path := s.stateFile()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return statefile.Save(s.stateFile(), st)
 }
 
 // load reads persisted functions. A transition cut short by the restart is
@@ -268,18 +264,9 @@ func (s *Service) load() error {
 	if s.opts.DataDir == "" {
 		return nil
 	}
-	b, err := os.ReadFile(s.stateFile())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var st struct {
-		Functions []*function `json:"functions"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("lambda state %s: %w", s.stateFile(), err)
+	var st persisted
+	if err := statefile.Load(s.stateFile(), &st); err != nil {
+		return fmt.Errorf("lambda: %w", err)
 	}
 	for _, f := range st.Functions {
 		if f.State == statePending || f.LastUpdateStatus == updateInProgress {
@@ -304,4 +291,23 @@ func randomHex(n int) string {
 func newRevisionID() string {
 	h := randomHex(16)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// sandboxCredentials mints a sandbox's temporary credentials in the shape
+// STS gives them (ASIA key id, 40-character secret, opaque token). The
+// emulator does not check signatures, so they only need to look real to an
+// SDK; each sandbox gets its own, as on Lambda.
+func sandboxCredentials(runner.Spec) runner.Credentials {
+	const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	b := make([]byte, 16+30+64)
+	_, _ = rand.Read(b)
+	id := make([]byte, 16)
+	for i := range id {
+		id[i] = keyAlphabet[int(b[i])%len(keyAlphabet)]
+	}
+	return runner.Credentials{
+		AccessKeyID:     "ASIA" + string(id),
+		SecretAccessKey: base64.StdEncoding.EncodeToString(b[16:46]),
+		SessionToken:    base64.StdEncoding.EncodeToString(b[46:]),
+	}
 }

@@ -145,7 +145,12 @@ func (r *Runner) startOnce(ctx context.Context, spec Spec, key string, ep epochs
 		return nil, err
 	}
 	cmdJSON, _ := json.Marshal(runtimeCmd)
-	env := append(lambdaEnv(spec, img.Config.Env, handler), "AQUEDUCT_RUNTIME_API="+proxy.Addr(), "AQUEDUCT_RUNTIME_CMD="+string(cmdJSON))
+	var creds *Credentials
+	if r.cfg.Credentials != nil {
+		c := r.cfg.Credentials(spec)
+		creds = &c
+	}
+	env := append(lambdaEnv(spec, img.Config.Env, handler, creds, r.cfg.Endpoint), "AQUEDUCT_RUNTIME_API="+proxy.Addr(), "AQUEDUCT_RUNTIME_CMD="+string(cmdJSON))
 	// RIE runs the shim, which runs the image's command (see shim/main.go).
 	args := []string{
 		"--log-level", "error",

@@ -46,6 +46,7 @@ type Spec struct {
 	MemoryMB   int
 	TimeoutSec int
 	Env        map[string]string // the function's own variables
+	Role       string            // execution role: a new role is a new sandbox, with its credentials
 }
 
 func (s Spec) key() string {
@@ -77,7 +78,19 @@ type Config struct {
 	RIEPath     func(context.Context) (string, error)
 	ShimPath    func(context.Context) (string, error)
 	PullAuth    func() (username, password string)
-	Logf        func(format string, args ...any)
+	// Credentials are a new sandbox's role credentials, set as Lambda sets
+	// them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+	Credentials func(Spec) Credentials
+	// Endpoint, when set, is the AWS_ENDPOINT_URL a function's SDK calls
+	// unless its image or configuration sets one: on AWS the default
+	// endpoints are AWS; here they are the emulator.
+	Endpoint string
+	Logf     func(format string, args ...any)
+}
+
+// Credentials are temporary credentials for an execution role.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
 }
 
 // Runner owns a pool of function containers.
@@ -473,13 +486,16 @@ func errorBody(errType, msg string) []byte {
 
 // lambdaEnv is the environment Lambda gives a function: its own variables
 // plus the reserved ones.
-func lambdaEnv(spec Spec, imageEnv []string, handler string) []string {
+func lambdaEnv(spec Spec, imageEnv []string, handler string, creds *Credentials, endpoint string) []string {
 	has := map[string]bool{}
 	for _, kv := range imageEnv {
 		k, _, _ := strings.Cut(kv, "=")
 		has[k] = true
 	}
 	env := map[string]string{}
+	if _, set := spec.Env["AWS_ENDPOINT_URL"]; endpoint != "" && !set && !has["AWS_ENDPOINT_URL"] {
+		env["AWS_ENDPOINT_URL"] = endpoint
+	}
 	for k, v := range spec.Env {
 		env[k] = v
 	}
@@ -496,6 +512,11 @@ func lambdaEnv(spec Spec, imageEnv []string, handler string) []string {
 		"AWS_DEFAULT_REGION":              spec.Region,
 		"TZ":                              ":UTC",
 		"_HANDLER":                        handler,
+	}
+	if creds != nil {
+		reserved["AWS_ACCESS_KEY_ID"] = creds.AccessKeyID
+		reserved["AWS_SECRET_ACCESS_KEY"] = creds.SecretAccessKey
+		reserved["AWS_SESSION_TOKEN"] = creds.SessionToken
 	}
 	for k, v := range reserved {
 		env[k] = v
