@@ -2,15 +2,18 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/scheduler"
 )
 
-// serveAdmin answers /_emulator/*: faults, reset, health, invocations and
-// the request counts. Admin requests never get faults.
+// serveAdmin answers /_emulator/*: faults, reset, health, invocations,
+// the request counts, and Scheduler's fire and deliveries. Admin requests
+// never get faults.
 func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/_emulator/faults":
@@ -78,8 +81,29 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			counts[q.Service][q.Operation][key]++
 		}
 		writeJSON(w, http.StatusOK, counts)
+	case "/_emulator/scheduler/fire":
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, "POST")
+			return
+		}
+		name := r.URL.Query().Get("name")
+		if name == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "name is required: POST /_emulator/scheduler/fire?name=NAME[&group=GROUP]"})
+			return
+		}
+		d, err := e.scheduler.Fire(r.Context(), r.URL.Query().Get("group"), name)
+		switch {
+		case errors.Is(err, scheduler.ErrNoSchedule):
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		case err != nil:
+			writeJSON(w, http.StatusBadGateway, map[string]any{"error": err.Error(), "delivery": d})
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"delivery": d})
+		}
+	case "/_emulator/scheduler/deliveries":
+		writeJSON(w, http.StatusOK, e.scheduler.Deliveries())
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no admin endpoint " + r.URL.Path + "; see /_emulator/health, faults, reset, invocations, requests"})
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no admin endpoint " + r.URL.Path + "; see /_emulator/health, faults, reset, invocations, requests, scheduler/fire, scheduler/deliveries"})
 	}
 }
 

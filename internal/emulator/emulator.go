@@ -1,8 +1,8 @@
 // Package emulator runs local stand-ins for the AWS APIs the provider uses
-// (Lambda, ECR and its registry, S3, IAM, STS) on one HTTP address, over
-// their real wire protocols, so unchanged aws-sdk-go-v2 clients reach it
-// through an endpoint override. It accepts any credentials; the account is
-// 000000000000.
+// (Lambda, ECR and its registry, S3, IAM, STS, Step Functions, EventBridge
+// Scheduler) on one HTTP address, over their real wire protocols, so
+// unchanged aws-sdk-go-v2 clients reach it through an endpoint override. It
+// accepts any credentials; the account is 000000000000.
 //
 // Every service declares one table of operations, an awsproto.API (ECR
 // declares two: its API and its registry). A row is the operation's name,
@@ -19,32 +19,52 @@
 // request goes to the table that claims it (API.Claims: its X-Amz-Target
 // prefix, its Actions, the first segment of its paths); a form POST no table
 // claims is IAM's, and anything else is path-style S3. The table then picks
-// the row.
+// the row. (Scheduler claims unsigned /schedules, /schedule-groups and
+// /tags, so an anonymous request to an S3 bucket of one of those names must
+// be signed or presigned.)
+//
+// Step Functions (package sfn, table "states", awsJson1_0) runs STANDARD
+// state machines in the Amazon States Language subset the provider
+// generates (package sfn/asl); its lambda:invoke Tasks call the emulated
+// Lambda in-process (wire_sfn.go), and its roles must trust
+// states.amazonaws.com in the emulated IAM.
 //
 // To add an operation: a row in the service's table and its handler. To add
-// a service (Step Functions over awsJson1_0 with TargetPrefix
-// "AWSStepFunctions.", EventBridge Scheduler over restJson1): a package with
-// its state and an API() returning its table, with SigningNames ("states",
-// "scheduler"), its Unknown, Throttle and Failure errors; then one line in
-// Start's list of tables. Its faults, request counts and health entry follow
-// from the table.
+// a service (package sfn is an awsJson1_0 example, package scheduler a
+// restJson1 one): a package with its state and an API() returning its
+// table, with SigningNames, its Unknown, Throttle and Failure errors; then
+// one line in Start's list of tables. Its faults, request counts and health
+// entry follow from the table.
 //
 // Admin API:
 //
 //	GET|POST /_emulator/faults   {"throttle_rate","error_rate","latency_ms","transition_delay_ms","services"}
-//	POST     /_emulator/reset    drop all state (fault settings stay)
-//	GET      /_emulator/health   status and services
+//	POST     /_emulator/reset    drop all state, executions stopped first (fault settings stay)
+//	GET      /_emulator/health   status and services (lambda, ecr, registry, iam, sts, s3, states)
 //	GET      /_emulator/invocations  Lambda invocations per function
 //	GET      /_emulator/requests counts by service, operation and status
+//	POST     /_emulator/scheduler/fire?name=NAME[&group=GROUP]
+//	                             fire one schedule now (group default), one
+//	                             attempt, whatever its state: 200 {"delivery"},
+//	                             502 {"error","delivery"} when the target
+//	                             failed, 404 for no such schedule
+//	GET      /_emulator/scheduler/deliveries  the latest scheduled deliveries
+//
+// EventBridge Scheduler fires on the real clock and delivers to the
+// emulated services by the target ARN's service (scheduler_wiring.go: a
+// Lambda function is invoked asynchronously with the schedule's Input);
+// the target's role must exist in IAM and trust scheduler.amazonaws.com.
 //
 // Faults answer with each service's own errors, the Throttle and Failure of
 // its table, which the SDK's standard retryer retries: Lambda
 // TooManyRequestsException 429 and ServiceException 500, ECR
 // ThrottlingException 400 and ServerException 500, IAM/STS Throttling 400
 // and ServiceFailure/InternalFailure 500, S3 SlowDown 503 and InternalError
-// 500. The status codes are AWS's own, not one 429 for all. Admin paths
-// never get faults; the registry gets them only when "registry" is named in
-// services (its table's FaultsOnlyWhenNamed).
+// 500, Step Functions ThrottlingException 400 and InternalFailure 500,
+// Scheduler ThrottlingException 429 and InternalServerException 500.
+// The status codes are AWS's own, not one 429 for all. Admin paths never get
+// faults; the registry gets them only when "registry" is named in services
+// (its table's FaultsOnlyWhenNamed).
 package emulator
 
 import (
@@ -62,6 +82,8 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/scheduler"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/sfn"
 )
 
 // Options configures an emulator.
@@ -69,7 +91,8 @@ type Options struct {
 	// Addr is the listen address; default 127.0.0.1:0 (a free port).
 	Addr string
 	// DataDir, when set, keeps state across restarts, one subdirectory per
-	// service (iam, s3, ecr, lambda). Empty keeps everything in memory.
+	// service (iam, s3, ecr, lambda, sfn, scheduler). Empty keeps everything
+	// in memory.
 	DataDir string
 	// Region is the emulated region; default us-east-1.
 	Region string
@@ -111,7 +134,11 @@ type Emulator struct {
 	lambda lambdaBackend // nil only while Start is still wiring
 
 	lambdaSvc *lambda.Service
+	sfn       *sfn.Service       // nil only while Start is still wiring
+	scheduler *scheduler.Service // nil only while Start is still wiring
 
+	connMu    sync.Mutex
+	serving   map[net.Conn]bool // connections serving a request
 	closeOnce sync.Once
 	closeErr  error
 	served    chan struct{}
@@ -187,6 +214,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	// new service is one entry here.
 	e.apis = []*awsproto.API{
 		e.lambda.API(), e.ecr.API(), e.ecr.RegistryAPI(), e.iam.IAMAPI(), e.iam.STSAPI(), e.s3.API(),
+		e.sfn.API(), e.scheduler.API(),
 	}
 	e.faults.services = e.serviceNames()
 	if err := e.faults.set(opts.Faults); err != nil {
@@ -198,6 +226,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		Handler:           e,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+		ConnState:         e.countActive,
 	}
 	go func() {
 		defer close(e.served)
@@ -245,10 +274,18 @@ func (e *Emulator) SetFaults(f Faults) error { return e.faults.set(f) }
 // Requests returns the latest handled requests, oldest first.
 func (e *Emulator) Requests() []Request { return e.requests.all() }
 
-// Reset drops all state of every service (functions and their containers,
+// Reset drops all state of every service (schedules and executions, which
+// it stops first, state machines, functions and their containers,
 // repositories and images, objects, roles) and the request log. Fault
 // settings are configuration, not state, and stay.
 func (e *Emulator) Reset() error {
+	// Schedules first: they start executions; then executions: they invoke Lambda.
+	if e.scheduler != nil {
+		e.scheduler.Reset()
+	}
+	if e.sfn != nil {
+		e.sfn.Reset()
+	}
 	if e.lambda != nil {
 		e.lambda.Reset()
 	}
@@ -266,11 +303,33 @@ func (e *Emulator) Reset() error {
 func (e *Emulator) Close() error {
 	e.closeOnce.Do(func() {
 		// In-flight requests get a moment; a long Invoke is cut short, as
-		// closing Lambda stops its container anyway.
+		// closing Lambda stops its container anyway. Shutdown would also
+		// wait up to 5 s for a connection a client opened and never used;
+		// once no request is in flight, Close ends those at once.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := e.srv.Shutdown(ctx); err != nil {
-			_ = e.srv.Close()
+		done := make(chan error, 1)
+		go func() { done <- e.srv.Shutdown(ctx) }()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case err := <-done:
+				if err != nil {
+					_ = e.srv.Close()
+				}
+				break wait
+			case <-tick.C:
+				e.connMu.Lock()
+				idle := len(e.serving) == 0
+				e.connMu.Unlock()
+				if idle {
+					_ = e.srv.Close()
+					<-done
+					break wait
+				}
+			}
 		}
 		<-e.served
 		e.closeErr = e.closeServices()
@@ -279,8 +338,28 @@ func (e *Emulator) Close() error {
 	return e.closeErr
 }
 
+// countActive tracks the connections serving a request.
+func (e *Emulator) countActive(c net.Conn, state http.ConnState) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	if e.serving == nil {
+		e.serving = map[net.Conn]bool{}
+	}
+	if state == http.StateActive {
+		e.serving[c] = true
+	} else {
+		delete(e.serving, c)
+	}
+}
+
 func (e *Emulator) closeServices() error {
 	var errs []error
+	if e.scheduler != nil { // first: its deliveries start executions and invoke Lambda
+		errs = append(errs, e.scheduler.Close())
+	}
+	if e.sfn != nil { // before Lambda: executions invoke it
+		errs = append(errs, e.sfn.Close())
+	}
 	if e.lambda != nil {
 		errs = append(errs, e.lambda.Close())
 	}

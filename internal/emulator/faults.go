@@ -24,8 +24,8 @@ type Faults struct {
 	// Lambda's Pending→Active and InProgress→Successful transitions.
 	TransitionDelayMS *int `json:"transition_delay_ms,omitempty"`
 	// Services limits the faults to these services, by the names of their
-	// operation tables (lambda, ecr, registry, s3, iam, sts); empty means
-	// every AWS API service. The OCI registry under /v2/ gets faults only
+	// operation tables (lambda, ecr, registry, s3, iam, sts, states,
+	// scheduler); empty means every AWS API service. The OCI registry under /v2/ gets faults only
 	// when named here: Docker and the registry client have retry rules of
 	// their own that AWS's do not describe.
 	Services []string `json:"services"`

@@ -2,7 +2,6 @@ package emulator_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,51 +10,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/emulatortest"
 )
-
-// pushImage pushes a random image to the emulator's registry with a token
-// from GetAuthorizationToken, as the provider does, and returns its URI.
-func pushImage(t *testing.T, e *emulator.Emulator, cfg aws.Config, repo string) string {
-	t.Helper()
-	ctx := context.Background()
-	ec := ecr.NewFromConfig(cfg)
-	if _, err := ec.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repo)}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := ec.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(aws.ToString(tok.AuthorizationData[0].AuthorizationToken))
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass, _ := strings.Cut(string(raw), ":")
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uri := e.Addr() + "/" + repo + ":v1"
-	ref, err := name.ParseReference(uri, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
-		t.Fatalf("push %s: %v", uri, err)
-	}
-	return uri
-}
 
 // TestLambdaWiring checks what the root gives Lambda: IAM's trust check,
 // ECR's images, the transition delay from the fault settings, Lambda's own
@@ -73,7 +35,11 @@ func TestLambdaWiring(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	uri := pushImage(t, e, cfg, "ops/train")
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := emulatortest.PushImage(t, e, "ops/train", img)
 	lc := lambda.NewFromConfig(cfg)
 
 	create := func(name, role string) (*lambda.CreateFunctionOutput, error) {
@@ -85,7 +51,7 @@ func TestLambdaWiring(t *testing.T) {
 			MemorySize:   aws.Int32(512),
 		})
 	}
-	_, err := create("untrusted", "ec2only")
+	_, err = create("untrusted", "ec2only")
 	var invalid *lambdatypes.InvalidParameterValueException
 	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "The role defined for the function cannot be assumed by Lambda.") {
 		t.Errorf("CreateFunction with an untrusted role = %v, want IAM's verdict as InvalidParameterValueException", err)

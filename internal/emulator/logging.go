@@ -9,7 +9,7 @@ import (
 // Request is one handled request, as the emulator logged it.
 type Request struct {
 	Time      time.Time
-	Service   string // lambda, ecr, registry, s3, iam, sts, admin
+	Service   string // lambda, ecr, registry, s3, iam, sts, scheduler, admin
 	Operation string // e.g. CreateFunction, GetRole, PutObject
 	Status    int
 	Duration  time.Duration

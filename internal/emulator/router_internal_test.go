@@ -102,6 +102,16 @@ func TestRouting(t *testing.T) {
 		{"lambda tag", req(http.MethodPost, arn, ""), "lambda", "TagResource"},
 		{"lambda list tags", req(http.MethodGet, arn, ""), "lambda", "ListTags"},
 		{"lambda unknown", req(http.MethodGet, "/2015-03-31/functions/f/versions", ""), "lambda", "GET /2015-03-31/functions/f/versions"},
+		{"signed states", func() *http.Request {
+			r := req(http.MethodPost, "/", sigv4("states"))
+			r.Header.Set("X-Amz-Target", "AWSStepFunctions.StartExecution")
+			return r
+		}(), "states", "StartExecution"},
+		{"unsigned states", func() *http.Request {
+			r := req(http.MethodPost, "/", "")
+			r.Header.Set("X-Amz-Target", "AWSStepFunctions.DescribeExecution")
+			return r
+		}(), "states", "DescribeExecution"},
 		{"unsigned sts form", form("Action=GetCallerIdentity&Version=2011-06-15"), "sts", "GetCallerIdentity"},
 		{"unsigned iam form", form("Action=GetRole&RoleName=r&Version=2010-05-08"), "iam", "GetRole"},
 		{"unsigned unknown form", form("Action=ListUsers&Version=2010-05-08"), "iam", "ListUsers"},
@@ -175,7 +185,7 @@ func TestFaultsValidate(t *testing.T) {
 	if err := e.SetFaults(Faults{Services: []string{"dynamodb"}}); err == nil || !strings.Contains(err.Error(), `unknown service "dynamodb"`) {
 		t.Errorf("faults for dynamodb: %v", err)
 	}
-	want := []string{"lambda", "ecr", "registry", "iam", "sts", "s3"}
+	want := []string{"lambda", "ecr", "registry", "iam", "sts", "s3", "states", "scheduler"}
 	if got := e.serviceNames(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("services %v, want %v", got, want)
 	}

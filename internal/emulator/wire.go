@@ -8,8 +8,10 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda"
 )
 
-// wire starts the ECR service (API and registry) and the Lambda service,
-// which checks roles against IAM and resolves images in ECR.
+// wire starts the ECR service (API and registry), the Lambda service,
+// which checks roles against IAM and resolves images in ECR, Step
+// Functions, which invokes Lambda, and EventBridge Scheduler, which starts
+// executions and invokes Lambda.
 func (e *Emulator) wire(_ context.Context) error {
 	host := e.Addr()
 	ecrSvc, err := ecr.New(ecr.Options{
@@ -31,17 +33,27 @@ func (e *Emulator) wire(_ context.Context) error {
 		TransitionDelay: e.faults.transitionDelay,
 		IdleTimeout:     e.opts.IdleTimeout,
 		RIEPath:         e.opts.RIEPath,
-		Logf: func(format string, args ...any) {
-			e.log.Info(fmt.Sprintf(format, args...), "service", "lambda")
-		},
+		Endpoint:        e.url,
+		Logf:            e.logf("lambda"),
 	})
 	if err != nil {
 		return err
 	}
 	e.lambda = lambdaSvc
 	e.lambdaSvc = lambdaSvc
-	return nil
+	if err := e.wireSFN(); err != nil {
+		return err
+	}
+	return e.wireScheduler()
 }
 
 // Lambda is the emulated Lambda service, for tests that look inside it.
 func (e *Emulator) Lambda() *lambda.Service { return e.lambdaSvc }
+
+// logf is the Logf of a service's Options: its background events go to the
+// emulator's log under the service's name.
+func (e *Emulator) logf(service string) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		e.log.Info(fmt.Sprintf(format, args...), "service", service)
+	}
+}

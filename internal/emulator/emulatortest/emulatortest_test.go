@@ -3,9 +3,12 @@ package emulatortest_test
 import (
 	"context"
 	"net/http"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
@@ -39,4 +42,31 @@ func TestStartConfigAndCleanup(t *testing.T) {
 // fails under TF_ACC or CI and skips elsewhere (package testenv).
 func TestRequireDocker(t *testing.T) {
 	emulatortest.RequireDocker(t)
+}
+
+// TestFunctionImagePushedToECR: the image runs /bootstrap on Linux, and
+// ECR lists it under the pushed tag with the image's own digest.
+func TestFunctionImagePushedToECR(t *testing.T) {
+	e := emulatortest.Start(t)
+	img := emulatortest.FunctionImage(t, "../lambda/testdata/fn")
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.OS != "linux" || cf.Architecture != runtime.GOARCH || strings.Join(cf.Config.Entrypoint, " ") != "/bootstrap" {
+		t.Errorf("config: os %s, arch %s, entrypoint %v", cf.OS, cf.Architecture, cf.Config.Entrypoint)
+	}
+	uri := emulatortest.PushImage(t, e, "tests/fn", img)
+	if want := e.Addr() + "/tests/fn:v1"; uri != want {
+		t.Errorf("URI %s, want %s", uri, want)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ecr.NewFromConfig(emulatortest.Config(t, e)).DescribeImages(context.Background(), &ecr.DescribeImagesInput{RepositoryName: aws.String("tests/fn")})
+	if err != nil || len(out.ImageDetails) != 1 || aws.ToString(out.ImageDetails[0].ImageDigest) != digest.String() ||
+		strings.Join(out.ImageDetails[0].ImageTags, ",") != "v1" {
+		t.Errorf("DescribeImages = %+v, %v; want v1 at %s", out, err, digest)
+	}
 }

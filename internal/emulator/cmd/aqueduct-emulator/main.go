@@ -42,7 +42,7 @@ func run(args []string) error {
 	fs.Float64Var(&opts.Faults.ErrorRate, "error-rate", 0, "share of requests, 0..1, answered with a 500")
 	fs.IntVar(&opts.Faults.LatencyMS, "latency-ms", 0, "latency added to every request, in milliseconds")
 	fs.IntVar(&transition, "transition-delay-ms", -1, "how long Lambda functions stay Pending/InProgress, in milliseconds (default 200)")
-	fs.StringVar(&services, "fault-services", "", "comma-separated services the faults apply to (lambda,ecr,s3,iam,sts,registry; default: all but registry)")
+	fs.StringVar(&services, "fault-services", "", "comma-separated services the faults apply to (lambda,ecr,s3,iam,sts,states,scheduler,registry; default: all but registry)")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 0, "stop warm function containers idle this long (default: the Lambda service's)")
 	fs.StringVar(&opts.RIEPath, "rie", "", "path of the aws-lambda-rie binary to mount into function containers")
 	fs.BoolVar(&jsonLog, "log-json", false, "log as JSON lines instead of text")
