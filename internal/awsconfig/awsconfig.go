@@ -23,12 +23,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Services whose endpoint can be overridden, as named in the `endpoints` block
 // and in AWS_ENDPOINT_URL_<SERVICE>.
-var Services = []string{"lambda", "ecr", "s3", "iam", "sts"}
+var Services = []string{"lambda", "ecr", "s3", "iam", "sts", "sfn", "scheduler"}
 
 // Settings are the provider block's values. Empty means "not set", so the
 // SDK's own sources (environment, shared files, IMDS) apply.
@@ -106,6 +108,10 @@ type Clients struct {
 	S3     *s3.Client
 	IAM    *iam.Client
 	STS    *sts.Client
+	// SFN is AWS Step Functions, where server-side runs execute; Scheduler
+	// is EventBridge Scheduler, which starts them on a schedule.
+	SFN       *sfn.Client
+	Scheduler *scheduler.Client
 
 	settings Settings
 	mu       sync.Mutex
@@ -181,6 +187,8 @@ func build(cfg aws.Config, s Settings) *Clients {
 	})
 	c.IAM = iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = endpoint(s, "iam", o.BaseEndpoint) })
 	c.STS = sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = endpoint(s, "sts", o.BaseEndpoint) })
+	c.SFN = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = endpoint(s, "sfn", o.BaseEndpoint) })
+	c.Scheduler = scheduler.NewFromConfig(cfg, func(o *scheduler.Options) { o.BaseEndpoint = endpoint(s, "scheduler", o.BaseEndpoint) })
 	return c
 }
 

@@ -28,6 +28,8 @@ const (
 	TagBucket      = "aqueduct:bucket"
 	TagPrefix      = "aqueduct:prefix"
 	TagCreatedRepo = "aqueduct:created-repository"
+	// TagOrchestrationRole is the role Step Functions and Scheduler assume.
+	TagOrchestrationRole = "aqueduct:orchestration-role-arn"
 )
 
 // Engine is one resolved lambda resource.
@@ -42,7 +44,11 @@ type Engine struct {
 	Bucket        string
 	Prefix        string
 	CreatedRepo   bool
-	UserTags      map[string]string
+	// OrchestrationRoleARN is the role Step Functions and EventBridge
+	// Scheduler assume to run the engine's workflows on AWS; empty when runs
+	// happen in the terraform process only.
+	OrchestrationRoleARN string
+	UserTags             map[string]string
 }
 
 // ID is the engine's id.
@@ -78,6 +84,9 @@ func (e *Engine) Tags() map[string]string {
 	t[TagBucket] = e.Bucket
 	t[TagPrefix] = e.Prefix
 	t[TagCreatedRepo] = fmt.Sprint(e.CreatedRepo)
+	if e.OrchestrationRoleARN != "" {
+		t[TagOrchestrationRole] = e.OrchestrationRoleARN
+	}
 	return t
 }
 
@@ -148,6 +157,8 @@ func FromRepository(ctx context.Context, api ECRAPI, region string, repo ecrtype
 			e.Prefix = v
 		case TagCreatedRepo:
 			e.CreatedRepo = v == "true"
+		case TagOrchestrationRole:
+			e.OrchestrationRoleARN = v
 		default:
 			e.UserTags[k] = v
 		}

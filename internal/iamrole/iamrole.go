@@ -135,6 +135,31 @@ func list(names []string) string {
 	return strings.Join(names, ", ")
 }
 
+// CheckTrust verifies that the role exists (waiting out PropagationTimeout)
+// and that each service principal may assume it, e.g. states.amazonaws.com.
+func CheckTrust(ctx context.Context, api API, roleARN string, services ...string) error {
+	name := NameFromARN(roleARN)
+	role, err := getEventually(ctx, api, roleARN)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, svc := range services {
+		ok, err := Trusts(aws.ToString(role.AssumeRolePolicyDocument), svc)
+		if err != nil {
+			return fmt.Errorf("reading the trust policy of role %q: %w", name, err)
+		}
+		if !ok {
+			missing = append(missing, svc)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("role %q does not trust %s: its trust policy must allow sts:AssumeRole for the service principal(s) %s",
+			name, strings.Join(missing, " and "), strings.Join(missing, ", "))
+	}
+	return nil
+}
+
 // Trusts reports whether a trust policy (URL-encoded, as IAM returns it)
 // allows sts:AssumeRole for the service principal, e.g. lambda.amazonaws.com.
 func Trusts(doc, service string) (bool, error) {

@@ -102,3 +102,15 @@ func TestCheck_missingRoleFailsAfterThePropagationTimeout(t *testing.T) {
 		t.Fatalf("gave up after %s, past the timeout", d)
 	}
 }
+
+func TestCheckTrust(t *testing.T) {
+	api := &fakeIAM{}
+	// The fake role trusts lambda.amazonaws.com only.
+	if err := CheckTrust(context.Background(), api, "arn:aws:iam::123456789012:role/r", "lambda.amazonaws.com"); err != nil {
+		t.Fatalf("a trusted service: %v", err)
+	}
+	err := CheckTrust(context.Background(), api, "arn:aws:iam::123456789012:role/r", "states.amazonaws.com", "scheduler.amazonaws.com")
+	if err == nil || !strings.Contains(err.Error(), "states.amazonaws.com and scheduler.amazonaws.com") {
+		t.Fatalf("untrusted services: %v", err)
+	}
+}
