@@ -23,9 +23,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/sfnrun"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -40,30 +42,35 @@ func NewInvocationDataSource() datasource.DataSource { return &invocationDataSou
 type invocationDataSource struct{ data *ProviderData }
 
 type invocationModel struct {
+	Artifacts    types.List           `tfsdk:"artifacts"`
 	WorkflowID   types.String         `tfsdk:"workflow_id"`
 	OperatorID   types.String         `tfsdk:"operator_id"`
-	Targets      types.List           `tfsdk:"targets"`
 	Parameters   types.Map            `tfsdk:"parameters"`
 	Input        jsontypes.Normalized `tfsdk:"input"`
 	RunKey       types.String         `tfsdk:"run_key"`
 	Rerun        types.Bool           `tfsdk:"rerun"`
 	AllowFailure types.Bool           `tfsdk:"allow_failure"`
 	MaxParallel  types.Int64          `tfsdk:"max_parallel"`
+	Executor     types.String         `tfsdk:"executor"`
 	Timeouts     timeouts.Value       `tfsdk:"timeouts"`
 
-	ID         types.String `tfsdk:"id"`
-	Status     types.String `tfsdk:"status"`
-	Reused     types.Bool   `tfsdk:"reused"`
-	StartedAt  types.String `tfsdk:"started_at"`
-	FinishedAt types.String `tfsdk:"finished_at"`
-	DurationMS types.Int64  `tfsdk:"duration_ms"`
-	RunURI     types.String `tfsdk:"run_uri"`
-	Operators  types.Map    `tfsdk:"operators"`
+	ID           types.String `tfsdk:"id"`
+	Status       types.String `tfsdk:"status"`
+	Reused       types.Bool   `tfsdk:"reused"`
+	Invoked      types.Int64  `tfsdk:"invoked"`
+	StartedAt    types.String `tfsdk:"started_at"`
+	FinishedAt   types.String `tfsdk:"finished_at"`
+	DurationMS   types.Int64  `tfsdk:"duration_ms"`
+	RunURI       types.String `tfsdk:"run_uri"`
+	ExecutionARN types.String `tfsdk:"execution_arn"`
+	Operators    types.Map    `tfsdk:"operators"`
 }
 
 // operatorResultModel is one element of `operators`.
 type operatorResultModel struct {
 	Status       types.String         `tfsdk:"status"`
+	CachedFrom   types.String         `tfsdk:"cached_from"`
+	Attempts     types.Int64          `tfsdk:"attempts"`
 	FunctionName types.String         `tfsdk:"function_name"`
 	StartedAt    types.String         `tfsdk:"started_at"`
 	FinishedAt   types.String         `tfsdk:"finished_at"`
@@ -79,7 +86,7 @@ type operatorResultModel struct {
 var errorAttrTypes = map[string]attr.Type{"type": types.StringType, "message": types.StringType, "traceback": types.StringType}
 
 var operatorResultAttrTypes = map[string]attr.Type{
-	"status": types.StringType, "function_name": types.StringType, "started_at": types.StringType, "finished_at": types.StringType,
+	"status": types.StringType, "cached_from": types.StringType, "attempts": types.Int64Type, "function_name": types.StringType, "started_at": types.StringType, "finished_at": types.StringType,
 	"duration_ms": types.Int64Type, "output_uri": types.StringType, "content_type": types.StringType, "size_bytes": types.Int64Type,
 	"output": jsontypes.NormalizedType{}, "error": types.ObjectType{AttrTypes: errorAttrTypes}, "log_tail": types.StringType,
 }
@@ -95,24 +102,29 @@ func (d *invocationDataSource) Schema(ctx context.Context, _ datasource.SchemaRe
 		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
 	}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Runs a workflow (or one operator) on Lambda and reads its results.\n\n" +
-			"Runs are content-addressed: a run's identity is `run_key`, or a hash of the DAG (every operator's image digest and configuration) and the parameters. " +
-			"A succeeded run with that identity is read back from the artifact store instead of invoking anything, so a repeated `terraform plan` does not re-run an unchanged pipeline. " +
-			"A changed operator or parameter makes a new run; `rerun = true` forces one. Failed runs are not reused.\n\n" +
+		MarkdownDescription: "Runs operators of a workflow on Lambda, incrementally, and reads their results.\n\n" +
+			"Give it the `artifact` handles of the operators whose outputs you want: it runs what they need. " +
+			"Because a handle is unknown in a plan whenever its operator or anything upstream changes, Terraform reads this data source at apply time exactly then, " +
+			"after the operators are updated, and at plan time otherwise: no `depends_on` is needed, and the plan lists what will run again.\n\n" +
+			"Every operator's output is cached in the artifact store under its lineage, the run parameters it takes and its inputs' outputs. " +
+			"A run invokes only the operators whose output for that key is missing: edit a leaf and only the leaf runs; edit a root and everything downstream runs; " +
+			"change a parameter and only the operators that take it, and what is downstream of them, run. A failed run resumes where it failed. `rerun = true` ignores the cache.\n\n" +
 			"Operators run in dependency order, independent branches in parallel. Each invocation carries presigned S3 URLs, never credentials.",
 		Attributes: map[string]schema.Attribute{
+			"artifacts": schema.ListAttribute{
+				Optional:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "Artifact handles (`aqueduct_operator.<name>.artifact`) of the operators whose outputs to produce, with what they need; all of one workflow. " +
+					"Exactly one of `artifacts`, `workflow_id` and `operator_id`.",
+			},
 			"workflow_id": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "Run this workflow (an `aqueduct_workflow` id). Exactly one of `workflow_id` and `operator_id`.",
+				Optional: true,
+				MarkdownDescription: "Run every terminal operator (one no other takes as input) of this workflow, and so the whole DAG, as last applied. " +
+					"Its id is known at plan time, so this reads at plan time, before operators changed in the same apply are updated: use `artifacts` to run a pipeline applied in the same configuration.",
 			},
 			"operator_id": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Run this one operator (an `aqueduct_operator` id) on `input`, without its upstream operators.",
-			},
-			"targets": schema.ListAttribute{
-				Optional:            true,
-				ElementType:         types.StringType,
-				MarkdownDescription: "Operator ids to run, with their ancestors. Defaults to the whole DAG.",
+				MarkdownDescription: "Run this one operator on `input`, without its upstream operators: a smoke test. Takes its artifact handle (or, for an operator applied elsewhere, its id).",
 			},
 			"parameters": schema.MapAttribute{
 				Optional:            true,
@@ -127,34 +139,47 @@ func (d *invocationDataSource) Schema(ctx context.Context, _ datasource.SchemaRe
 			},
 			"run_key": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Identity of the run, in place of the content hash: the same key reads back the same succeeded run.",
+				MarkdownDescription: "Identity of the run, in place of its content hash: the same key reads back the same succeeded run, whatever changed since (a pinned result).",
 				Validators:          []validator.String{stringvalidator.RegexMatches(namePattern, "must contain only "+nameHint), stringvalidator.LengthBetween(1, 64)},
 			},
 			"rerun": schema.BoolAttribute{
 				Optional:            true,
-				MarkdownDescription: "Run even when a succeeded run with the same identity exists.",
+				MarkdownDescription: "Invoke every operator the run needs, cached or not, and replace their cached outputs.",
 			},
 			"allow_failure": schema.BoolAttribute{
 				Optional:            true,
 				MarkdownDescription: "Report a failed run through `status` and `operators` instead of an error.",
+			},
+			"executor": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Where the run executes: `step_functions`, as an AWS Step Functions execution named by the run id, or `local`, in the terraform process. " +
+					"Defaults to `step_functions` when the engine has an `orchestration_role_arn`, because such a run outlives terraform: a killed CI job or a timeout leaves it running, " +
+					"and the next plan attaches to it (or reads its record) instead of starting another. Without that role, and for `operator_id` runs on an `input`, it is `local`. " +
+					"Both give the same record and the same outputs, and share the cache.",
+				Validators: []validator.String{stringvalidator.OneOf(executorLocal, executorStepFunctions)},
 			},
 			"max_parallel": schema.Int64Attribute{
 				Optional:            true,
 				MarkdownDescription: fmt.Sprintf("Most operators invoked at once, 1 to 1000. Defaults to %d.", defaultMaxParallel),
 				Validators:          []validator.Int64{int64validator.Between(1, 1000)},
 			},
-			"id":          computed("Run id."),
-			"status":      computed("`succeeded` or `failed`."),
-			"reused":      schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the run was read back from the artifact store rather than invoked now."},
-			"started_at":  computed("RFC 3339 start time."),
-			"finished_at": computed("RFC 3339 end time."),
-			"duration_ms": schema.Int64Attribute{Computed: true, MarkdownDescription: "Wall time of the run in milliseconds."},
-			"run_uri":     computed("`s3://` URI of the run record, `<prefix>/runs/<id>/run.json`."),
+			"id":            computed("Run id."),
+			"status":        computed("`succeeded` or `failed`."),
+			"reused":        schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the whole run was read back from the artifact store: nothing was invoked or looked up."},
+			"invoked":       schema.Int64Attribute{Computed: true, MarkdownDescription: "How many operators the run invoked; the others' outputs came from the cache. A run read back keeps its count, so the value is stable from plan to plan."},
+			"started_at":    computed("RFC 3339 start time."),
+			"finished_at":   computed("RFC 3339 end time."),
+			"duration_ms":   schema.Int64Attribute{Computed: true, MarkdownDescription: "Wall time of the run in milliseconds."},
+			"run_uri":       computed("`s3://` URI of the run record."),
+			"execution_arn": computed("ARN of the Step Functions execution that ran it; null for a `local` run, and for a run read back whole."),
 			"operators": schema.MapNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "Result of each operator that was part of the run, by operator name.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"status":        computed("`succeeded`, `failed` or `skipped` (an upstream operator failed)."),
+					"status":        computed("`succeeded` (invoked by this run), `cached` (its output for this run's key was already stored), `failed` or `skipped` (an upstream operator failed)."),
+					"cached_from":   computed("For a `cached` operator, the run that made its output."),
+					"attempts":      schema.Int64Attribute{Computed: true, MarkdownDescription: "Invocations this run made of the operator, its `retry` attempts included; 0 when `cached` or `skipped`."},
 					"function_name": computed("Lambda function invoked."),
 					"started_at":    computed("RFC 3339 start time."),
 					"finished_at":   computed("RFC 3339 end time."),
@@ -187,9 +212,9 @@ func (d *invocationDataSource) Schema(ctx context.Context, _ datasource.SchemaRe
 
 func (d *invocationDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
 	return []datasource.ConfigValidator{
-		datasourcevalidator.ExactlyOneOf(path.MatchRoot("workflow_id"), path.MatchRoot("operator_id")),
+		datasourcevalidator.ExactlyOneOf(path.MatchRoot("artifacts"), path.MatchRoot("workflow_id"), path.MatchRoot("operator_id")),
 		datasourcevalidator.Conflicting(path.MatchRoot("input"), path.MatchRoot("workflow_id")),
-		datasourcevalidator.Conflicting(path.MatchRoot("targets"), path.MatchRoot("operator_id")),
+		datasourcevalidator.Conflicting(path.MatchRoot("input"), path.MatchRoot("artifacts")),
 	}
 }
 
@@ -217,23 +242,8 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	if !m.MaxParallel.IsNull() {
 		rq.MaxParallel = int(m.MaxParallel.ValueInt64())
 	}
-	wfID := m.WorkflowID.ValueString()
-	wfAttr := path.Root("workflow_id")
-	if !m.OperatorID.IsNull() {
-		op, err := ids.ParseOperator(m.OperatorID.ValueString())
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("operator_id"), "Invalid operator id", err.Error())
-			return
-		}
-		wfID, wfAttr = op.Workflow.String(), path.Root("operator_id")
-		rq.Operator = op.Name
-		if !m.Input.IsNull() {
-			rq.Input = json.RawMessage(m.Input.ValueString())
-		}
-	}
-	wf, err := ids.ParseWorkflow(wfID)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(wfAttr, "Invalid workflow id", err.Error())
+	wf, wfAttr, ok := d.request(ctx, &m, &rq, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	rq.Workflow = wf.Name
@@ -241,22 +251,6 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		if n, ok := v.(jsontypes.Normalized); ok && !n.IsNull() {
 			rq.Parameters[k] = json.RawMessage(n.ValueString())
 		}
-	}
-	var targets []string
-	if !m.Targets.IsNull() {
-		resp.Diagnostics.Append(m.Targets.ElementsAs(ctx, &targets, false)...)
-	}
-	for i, t := range targets {
-		op, err := ids.ParseOperator(t)
-		if err != nil || op.Workflow != wf {
-			resp.Diagnostics.AddAttributeError(path.Root("targets").AtListIndex(i), "Target from another workflow",
-				fmt.Sprintf("target %q is not an operator of workflow %q", t, wf))
-			continue
-		}
-		rq.Targets = append(rq.Targets, op.Name)
-	}
-	if resp.Diagnostics.HasError() {
-		return
 	}
 
 	e, err := d.data.resolveEngine(ctx, wf.Engine)
@@ -268,23 +262,44 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	if creds, err := store.Credentials(ctx); err == nil && creds.CanExpire {
 		rq.CredentialsExpire = creds.Expires
 	}
+	executor, ok := chooseExecutor(&m, e, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	m.Executor = types.StringValue(executor)
+	prepared, err := run.Prepare(ctx, store, rq)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot run the workflow", err.Error())
+		return
+	}
 	inv := lambdaInvoker{fns: d.data.lambda(e.Region), key: func() ([]byte, error) { return d.data.environmentKey(ctx, e, store) }}
-	rec, err := run.Execute(ctx, store, inv, rq)
+	var rec *run.Record
+	switch {
+	case prepared.Reused != nil:
+		rec = prepared.Reused
+	case executor == executorStepFunctions:
+		runner := &sfnrun.Runner{API: d.data.AWS.ForRegion(e.Region).SFN, Store: store, Target: d.data.sfnTarget(e, wf), Verify: inv.Verify}
+		rec, err = runner.Run(ctx, prepared)
+	default:
+		rec, err = prepared.Execute(ctx, store, inv)
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot run the workflow", err.Error())
 		return
 	}
 	for _, w := range rec.Warnings {
-		resp.Diagnostics.AddWarning("Presigned URLs may expire before the operator ends", w)
+		resp.Diagnostics.AddWarning("Run warning", w)
 	}
 
 	m.ID = types.StringValue(rec.ID)
 	m.Status = types.StringValue(rec.Status)
 	m.Reused = types.BoolValue(rec.Reused)
+	m.Invoked = types.Int64Value(int64(rec.Invoked))
 	m.StartedAt = types.StringValue(rec.StartedAt.UTC().Format(time.RFC3339Nano))
 	m.FinishedAt = types.StringValue(rec.FinishedAt.UTC().Format(time.RFC3339Nano))
 	m.DurationMS = types.Int64Value(rec.DurationMS)
 	m.RunURI = types.StringValue(store.URI(artifacts.RunKey(store.Prefix(), rec.Workflow, rec.ID)))
+	m.ExecutionARN = nullIfEmpty(rec.ExecutionARN)
 	m.Operators = operatorResults(ctx, rec, &resp.Diagnostics)
 
 	if rec.Status != "succeeded" && !m.AllowFailure.ValueBool() {
@@ -294,11 +309,80 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
+const (
+	executorLocal         = "local"
+	executorStepFunctions = "step_functions"
+)
+
+// chooseExecutor is the configured executor, or the default: Step Functions
+// when the engine can run there and the run is of a DAG.
+func chooseExecutor(m *invocationModel, e *engine.Engine, diags *diag.Diagnostics) (string, bool) {
+	oneOperator := !m.OperatorID.IsNull()
+	switch m.Executor.ValueString() {
+	case executorLocal:
+		return executorLocal, true
+	case executorStepFunctions:
+		if e.OrchestrationRoleARN == "" {
+			diags.AddAttributeError(path.Root("executor"), "No orchestration role",
+				fmt.Sprintf("executor = %q needs a role for Step Functions, but engine %q has no orchestration_role_arn. Set it on the aqueduct_lambda_resource, or set executor = %q.", executorStepFunctions, e.Name, executorLocal))
+			return "", false
+		}
+		if oneOperator {
+			diags.AddAttributeError(path.Root("executor"), "Run of one operator on Step Functions",
+				fmt.Sprintf("operator_id runs one operator on an input, in terraform; it cannot run on %q. Set executor = %q, or run its artifact with artifacts.", executorStepFunctions, executorLocal))
+			return "", false
+		}
+		return executorStepFunctions, true
+	}
+	if e.OrchestrationRoleARN != "" && !oneOperator {
+		return executorStepFunctions, true
+	}
+	return executorLocal, true
+}
+
+// request fills what to run from the configuration: the workflow, and the
+// targets or the one operator. It returns the attribute that named the
+// workflow, for diagnostics.
+func (d *invocationDataSource) request(ctx context.Context, m *invocationModel, rq *run.Request, diags *diag.Diagnostics) (ids.Workflow, path.Path, bool) {
+	switch {
+	case !m.Artifacts.IsNull():
+		var handles []string
+		diags.Append(m.Artifacts.ElementsAs(ctx, &handles, false)...)
+		wf, targets := artifactTargets(handles, path.Root("artifacts"), "one run runs one workflow; use one data source per workflow", diags)
+		rq.Targets = targets
+		return wf, path.Root("artifacts"), !diags.HasError()
+	case !m.OperatorID.IsNull():
+		at := path.Root("operator_id")
+		var op ids.Operator
+		if a, err := ids.ParseArtifact(m.OperatorID.ValueString()); err == nil {
+			op, rq.OperatorLineage = a.Operator, a.Lineage
+		} else if op, err = ids.ParseOperator(m.OperatorID.ValueString()); err != nil {
+			diags.AddAttributeError(at, "Invalid operator", fmt.Sprintf("%q is neither an artifact handle nor an operator id", m.OperatorID.ValueString()))
+			return ids.Workflow{}, at, false
+		}
+		rq.Operator = op.Name
+		if !m.Input.IsNull() {
+			rq.Input = json.RawMessage(m.Input.ValueString())
+		}
+		return op.Workflow, at, true
+	default:
+		at := path.Root("workflow_id")
+		wf, err := ids.ParseWorkflow(m.WorkflowID.ValueString())
+		if err != nil {
+			diags.AddAttributeError(at, "Invalid workflow id", err.Error())
+			return ids.Workflow{}, at, false
+		}
+		return wf, at, true
+	}
+}
+
 func operatorResults(ctx context.Context, rec *run.Record, diags *diag.Diagnostics) types.Map {
 	elems := map[string]attr.Value{}
 	for name, op := range rec.Operators {
 		res := operatorResultModel{
 			Status:       types.StringValue(op.Status),
+			CachedFrom:   nullIfEmpty(op.CachedFrom),
+			Attempts:     types.Int64Value(int64(op.Attempts)),
 			FunctionName: types.StringValue(op.FunctionName),
 			StartedAt:    timeString(op.StartedAt),
 			FinishedAt:   timeString(op.FinishedAt),

@@ -43,7 +43,7 @@ var dagSource = map[string]string{
 func testAccDAGOperator(name, module string, inputs ...string) string {
 	in := ""
 	for _, i := range inputs {
-		in += "aqueduct_operator." + i + ".id, "
+		in += "aqueduct_operator." + i + ".artifact, "
 	}
 	return fmt.Sprintf(`
 resource "aqueduct_operator" %s {
@@ -75,9 +75,8 @@ func TestAccInvocation_diamond(t *testing.T) {
 	inv := func(params string) string {
 		return fmt.Sprintf(`
 data "aqueduct_invocation" "run" {
-  workflow_id = aqueduct_workflow.test.id
-  parameters  = %s
-  depends_on  = [aqueduct_operator.a, aqueduct_operator.b, aqueduct_operator.c, aqueduct_operator.d]
+  artifacts  = [aqueduct_operator.d.artifact]
+  parameters = %s
 }
 `, params)
 	}
@@ -149,9 +148,8 @@ func TestAccInvocation_failureSkipsDescendants(t *testing.T) {
 	inv := func(allow bool) string {
 		return fmt.Sprintf(`
 data "aqueduct_invocation" "run" {
-  workflow_id   = aqueduct_workflow.test.id
+  artifacts     = [aqueduct_operator.g.artifact, aqueduct_operator.c.artifact]
   allow_failure = %t
-  depends_on    = [aqueduct_operator.a, aqueduct_operator.f, aqueduct_operator.g, aqueduct_operator.c]
 }
 `, allow)
 	}
@@ -170,7 +168,9 @@ data "aqueduct_invocation" "run" {
 					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("f").AtMapKey("status"), knownvalue.StringExact("failed")),
 					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("f").AtMapKey("error").AtMapKey("type"), knownvalue.StringExact("ValueError")),
 					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("g").AtMapKey("status"), knownvalue.StringExact("skipped")),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("c").AtMapKey("status"), knownvalue.StringExact("succeeded")),
+					// c succeeded in the first step's run, which failed as a
+					// whole: this run takes its output from the cache.
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("c").AtMapKey("status"), knownvalue.StringExact("cached")),
 					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("c").AtMapKey("output"), knownvalue.StringExact("10")),
 				},
 			},
@@ -187,8 +187,7 @@ func TestAccInvocation_pickleAndLargeOutputs(t *testing.T) {
 		testAccDAGOperator("big", "big") + testAccDAGOperator("size", "size", "big")
 	inv := `
 data "aqueduct_invocation" "run" {
-  workflow_id = aqueduct_workflow.test.id
-  depends_on  = [aqueduct_operator.obj, aqueduct_operator.use_obj, aqueduct_operator.big, aqueduct_operator.size]
+  artifacts = [aqueduct_operator.use_obj.artifact, aqueduct_operator.size.artifact]
 }
 `
 	ds := "data.aqueduct_invocation.run"
@@ -216,7 +215,21 @@ func attrTime(attrs map[string]string, key string) time.Time {
 
 // testInvocationTotal reads the emulator's invocation counter the way a
 // user would: over its admin API.
+// testInvocationsOf is how often the emulator invoked one function.
+func testInvocationsOf(t *testing.T, function string) int {
+	t.Helper()
+	return testInvocationCounts(t)[function]
+}
+
 func testInvocationTotal(t *testing.T) int {
+	total := 0
+	for _, n := range testInvocationCounts(t) {
+		total += n
+	}
+	return total
+}
+
+func testInvocationCounts(t *testing.T) map[string]int {
 	t.Helper()
 	resp, err := http.Get(testEmulator.URL() + "/_emulator/invocations")
 	if err != nil {
@@ -227,11 +240,7 @@ func testInvocationTotal(t *testing.T) int {
 	if err := json.NewDecoder(resp.Body).Decode(&counts); err != nil {
 		t.Fatal(err)
 	}
-	total := 0
-	for _, n := range counts {
-		total += n
-	}
-	return total
+	return counts
 }
 
 // Throttled invocations are retried with backoff: with every other Lambda
@@ -244,8 +253,7 @@ func TestAccInvocation_throttlingIsRetried(t *testing.T) {
 	ops := testAccDAGOperator("obj", "obj") + testAccDAGOperator("use_obj", "use_obj", "obj")
 	inv := `
 data "aqueduct_invocation" "run" {
-  workflow_id = aqueduct_workflow.test.id
-  depends_on  = [aqueduct_operator.obj, aqueduct_operator.use_obj]
+  artifacts = [aqueduct_operator.use_obj.artifact]
 }
 `
 	t.Cleanup(func() { _ = testEmulator.SetFaults(emulator.Faults{}) })
@@ -295,8 +303,7 @@ resource "aqueduct_operator" "op" {
 }
 
 data "aqueduct_invocation" "run" {
-  workflow_id = aqueduct_workflow.test.id
-  depends_on  = [aqueduct_operator.op]
+  artifacts = [aqueduct_operator.op.artifact]
 }
 `, hcl(src), function, hcl(testLocalBaseImage), extra)
 }
@@ -389,7 +396,7 @@ func TestAccInvocation_workflowWithoutOperatorsIsAnError(t *testing.T) {
 			{Config: pipeline},
 			{
 				Config:      pipeline + "\ndata \"aqueduct_invocation\" \"run\" {\n  workflow_id = aqueduct_workflow.test.id\n}\n",
-				ExpectError: regexp.MustCompile(`(?s)has\s+no\s+operators\s+yet.*depends_on`),
+				ExpectError: regexp.MustCompile(`(?s)has\s+no\s+operators\s+yet.*artifacts\s+=\s+\[aqueduct_operator.<name>.artifact\]`),
 			},
 		},
 	})
@@ -485,6 +492,304 @@ func TestAccInvocation_symlinksToSharedCode(t *testing.T) {
 			{
 				PreConfig: func() { _ = os.Remove(filepath.Join(src, "gone.py")) },
 				Config:    cfg,
+			},
+		},
+	})
+}
+
+// Runs are incremental and need no depends_on: a handle is unknown in the
+// plan exactly when its operator or anything upstream changes, so the run
+// reads at apply time then and at plan time otherwise; a leaf edit invokes
+// the leaf alone, a root edit everything downstream; a parameter reruns only
+// the operators that take it and their descendants; downstream updates
+// rebuild nothing.
+func TestAccInvocation_incrementalRuns(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	// One source directory per operator: editing one changes only its image.
+	srcs := map[string]string{}
+	for name, body := range map[string]string{
+		"a": "def run(scale=1):\n    return {'x': scale}\n",
+		"b": "def run(a):\n    return a['x'] + 1\n",
+		"c": "def run(a, factor=10):\n    return a['x'] * factor\n",
+		"d": "def run(b, c):\n    return {'sum': b + c}\n",
+	} {
+		srcs[name] = testSource(t, map[string]string{"main.py": body})
+	}
+	memory := map[string]int{"a": 256, "b": 256, "c": 256, "d": 256}
+	op := func(name string, inputs ...string) string {
+		var in []string
+		for _, i := range inputs {
+			in = append(in, "aqueduct_operator."+i+".artifact")
+		}
+		return fmt.Sprintf(`
+resource "aqueduct_operator" %[1]q {
+  workflow_id = aqueduct_workflow.test.id
+  name        = %[1]q
+  source      = %[2]s
+  function    = "main:run"
+  base_image  = %[3]s
+  memory      = %[5]d
+  inputs      = [%[4]s]
+}
+`, name, hcl(srcs[name]), hcl(testLocalBaseImage), strings.Join(in, ", "), memory[name])
+	}
+	ops := func() string { return op("a") + op("b", "a") + op("c", "a") + op("d", "b", "c") }
+	cfg := func(params string) string {
+		return testAccPipeline(eng, role, bucket, wf) + ops() + fmt.Sprintf(`
+data "aqueduct_invocation" "run" {
+  artifacts  = [aqueduct_operator.d.artifact]
+  parameters = %s
+}
+`, params)
+	}
+	edit := func(op, body string) func() {
+		return func() {
+			if err := os.WriteFile(filepath.Join(srcs[op], "main.py"), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ds := "data.aqueduct_invocation.run"
+	artifact := func(op string) tfjsonpath.Path { return tfjsonpath.New("artifact") }
+	known := func(ops ...string) []plancheck.PlanCheck {
+		var c []plancheck.PlanCheck
+		for _, op := range ops {
+			c = append(c, plancheck.ExpectKnownValue("aqueduct_operator."+op, artifact(op), knownvalue.StringRegexp(regexp.MustCompile(`@sha256:[0-9a-f]{64}$`))))
+		}
+		return c
+	}
+	unknown := func(ops ...string) []plancheck.PlanCheck {
+		var c []plancheck.PlanCheck
+		for _, op := range ops {
+			c = append(c, plancheck.ExpectUnknownValue("aqueduct_operator."+op, artifact(op)))
+		}
+		return c
+	}
+	status := func(want map[string]string) []statecheck.StateCheck {
+		var c []statecheck.StateCheck
+		for op, s := range want {
+			c = append(c, statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey(op).AtMapKey("status"), knownvalue.StringExact(s)))
+		}
+		return c
+	}
+	invoked := func(n int64) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(ds, tfjsonpath.New("invoked"), knownvalue.Int64Exact(n))
+	}
+	output := func(want string) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("d").AtMapKey("output"), knownvalue.StringExact(want))
+	}
+	imageB := statecheck.CompareValue(compare.ValuesSame())
+	var total int
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckPipelineGone(t, eng, bucket),
+		Steps: []resource.TestStep{
+			{
+				Config:            cfg(`{}`),
+				ConfigStateChecks: []statecheck.StateCheck{invoked(4), output(`{"sum":12}`), imageB.AddStateValue("aqueduct_operator.b", tfjsonpath.New("image_uri"))},
+				Check:             func(*terraform.State) error { total = testInvocationTotal(t); return nil },
+			},
+			{
+				// Nothing changed: an empty plan, handles known, nothing invoked.
+				Config:           cfg(`{}`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: append(known("a", "b", "c", "d"), plancheck.ExpectEmptyPlan())},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("reused"), knownvalue.Bool(true)), invoked(4),
+				},
+				Check: func(*terraform.State) error {
+					if n := testInvocationTotal(t); n != total {
+						return fmt.Errorf("an unchanged pipeline invoked %d functions", n-total)
+					}
+					return nil
+				},
+			},
+			{
+				// Memory is not part of the lineage: b is updated, every
+				// handle stays known, and the run is read back.
+				Config: func() string { memory["b"] = 512; return cfg(`{}`) }(),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: append(known("a", "b", "c", "d"),
+					plancheck.ExpectResourceAction("aqueduct_operator.b", plancheck.ResourceActionUpdate))},
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(ds, tfjsonpath.New("reused"), knownvalue.Bool(true))},
+			},
+			{
+				// A leaf edit: only d's handle is unknown, only d runs.
+				PreConfig: edit("d", "def run(b, c):\n    return {'sum': b + c, 'edited': True}\n"),
+				Config:    cfg(`{}`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: append(append(known("a", "b", "c"), unknown("d")...),
+					plancheck.ExpectResourceAction("aqueduct_operator.d", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("aqueduct_operator.b", plancheck.ResourceActionNoop))},
+				ConfigStateChecks: append(status(map[string]string{"a": "cached", "b": "cached", "c": "cached", "d": "succeeded"}),
+					invoked(1), output(`{"sum":12,"edited":true}`),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("b").AtMapKey("cached_from"), knownvalue.StringRegexp(regexp.MustCompile(`^r-`)))),
+			},
+			{
+				// A root edit: every handle is unknown; b, c and d are updated
+				// in place without a rebuild, and everything runs again.
+				PreConfig: edit("a", "def run(scale=1):\n    return {'x': scale * 2}\n"),
+				Config:    cfg(`{}`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: append(unknown("a", "b", "c", "d"),
+					plancheck.ExpectResourceAction("aqueduct_operator.b", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("aqueduct_operator.b", tfjsonpath.New("image_uri"), knownvalue.NotNull()),
+					plancheck.ExpectKnownValue("aqueduct_operator.c", tfjsonpath.New("image_uri"), knownvalue.NotNull()),
+					plancheck.ExpectUnknownValue("aqueduct_operator.a", tfjsonpath.New("image_uri")))},
+				ConfigStateChecks: []statecheck.StateCheck{invoked(4), output(`{"sum":23,"edited":true}`), imageB.AddStateValue("aqueduct_operator.b", tfjsonpath.New("image_uri"))},
+			},
+			{
+				// A parameter no operator takes: a new run, all of it cached.
+				Config:            cfg(`{ unused = jsonencode(1) }`),
+				ConfigStateChecks: append(status(map[string]string{"a": "cached", "b": "cached", "c": "cached", "d": "cached"}), invoked(0)),
+			},
+			{
+				// factor is c's alone: c and its descendant d run, a and b do not.
+				Config: cfg(`{ factor = jsonencode(100) }`),
+				ConfigStateChecks: append(status(map[string]string{"a": "cached", "b": "cached", "c": "succeeded", "d": "succeeded"}),
+					invoked(2), output(`{"sum":203,"edited":true}`)),
+			},
+			{
+				// A bare operator id is refused with the fix.
+				Config:      testAccPipeline(eng, role, bucket, wf) + ops() + "\ndata \"aqueduct_invocation\" \"run\" {\n  artifacts = [aqueduct_operator.d.id]\n}\n",
+				ExpectError: regexp.MustCompile(`(?s)is\s+the\s+id\s+of\s+operator\s+"d".*aqueduct_operator.d.artifact`),
+			},
+		},
+	})
+}
+
+// A failed run resumes: the next run with the same handles invokes only
+// what failed and what is downstream of it.
+func TestAccInvocation_failedRunResumes(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{
+		"a.py": "def run():\n    return {'x': 1}\n",
+		// Fails on its first invocation in a fresh container, then works:
+		// a transient failure, such as a network blip.
+		"flaky.py": "import os\n\ndef run(a):\n    marker = '/tmp/ran-once'\n    if not os.path.exists(marker):\n        open(marker, 'w').close()\n        raise RuntimeError('transient failure')\n    return a['x'] + 1\n",
+		"g.py":     "def run(f):\n    return f * 10\n",
+		"c.py":     "def run(a):\n    return a['x'] - 1\n",
+	})
+	ops := testAccDAGOperator("a", "a") + testAccDAGOperator("f", "flaky", "a") + testAccDAGOperator("g", "g", "f") + testAccDAGOperator("c", "c", "a")
+	cfg := testAccDAGConfig(eng, role, bucket, wf, src, ops, `
+data "aqueduct_invocation" "run" {
+  artifacts     = [aqueduct_operator.g.artifact, aqueduct_operator.c.artifact]
+  allow_failure = true
+}
+`)
+	ds := "data.aqueduct_invocation.run"
+	op := func(name, field, want string) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey(name).AtMapKey(field), knownvalue.StringExact(want))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("status"), knownvalue.StringExact("failed")),
+					op("f", "status", "failed"), op("g", "status", "skipped"), op("c", "status", "succeeded"),
+				},
+			},
+			{
+				// The next read (this plan's, or the refresh after the
+				// first apply) resumes: a and c come from the cache.
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("status"), knownvalue.StringExact("succeeded")),
+					op("a", "status", "cached"), op("c", "status", "cached"), op("f", "status", "succeeded"), op("g", "status", "succeeded"),
+					op("g", "output", "20"),
+				},
+				Check: func(*terraform.State) error {
+					for name, want := range map[string]int{"a": 1, "c": 1, "f": 2, "g": 1} {
+						if got := testInvocationsOf(t, testFunctionName(eng, wf, name)); got != want {
+							return fmt.Errorf("%s was invoked %d times, want %d: a resumed run invokes only what failed and its descendants", name, got, want)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// An operator's retry policy retries its own failure within the run: the
+// run succeeds, its record counts the attempts, and changing the policy
+// updates the operator in place without changing its handle.
+func TestAccInvocation_retry(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{
+		"a.py": "def run():\n    return {'x': 1}\n",
+		// Fails on its first invocation in a fresh container, then works.
+		"flaky.py": "import os\n\ndef run(a):\n    marker = '/tmp/ran-once'\n    if not os.path.exists(marker):\n        open(marker, 'w').close()\n        raise RuntimeError('transient failure')\n    return a['x'] + 1\n",
+	})
+	flaky := func(retry string) string {
+		return fmt.Sprintf(`
+resource "aqueduct_operator" "f" {
+  workflow_id = aqueduct_workflow.test.id
+  name        = "f"
+  source      = var.src
+  function    = "flaky:run"
+  base_image  = %s
+  memory      = 256
+  inputs      = [aqueduct_operator.a.artifact]
+  %s
+}
+`, hcl(testLocalBaseImage), retry)
+	}
+	inv := `
+data "aqueduct_invocation" "run" {
+  artifacts = [aqueduct_operator.f.artifact]
+}
+`
+	cfg := func(retry string) string {
+		return testAccDAGConfig(eng, role, bucket, wf, src, testAccDAGOperator("a", "a")+flaky(retry), inv)
+	}
+	ds, f := "data.aqueduct_invocation.run", "aqueduct_operator.f"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      cfg(`retry = { attempts = 0 }`),
+				ExpectError: regexp.MustCompile(`(?s)Attribute retry.attempts value must be between 1 and 10, got: 0`),
+			},
+			{
+				Config:      cfg(`retry = { attempts = 2, backoff_rate = 0.5 }`),
+				ExpectError: regexp.MustCompile(`(?s)Attribute retry.backoff_rate value must be between 1.000000 and\s+10.000000,\s+got: 0.500000`),
+			},
+			{
+				Config: cfg(`retry = { attempts = 2 }`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("status"), knownvalue.StringExact("succeeded")),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("f").AtMapKey("attempts"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("a").AtMapKey("attempts"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(f, tfjsonpath.New("retry"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"attempts": knownvalue.Int64Exact(2), "interval_seconds": knownvalue.Int64Exact(1),
+						"backoff_rate": knownvalue.Float64Exact(2), "max_delay_seconds": knownvalue.Null(),
+					})),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				Config: cfg(`retry = { attempts = 3, interval_seconds = 2, backoff_rate = 1.5, max_delay_seconds = 30 }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(f, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(f, tfjsonpath.New("artifact"), knownvalue.StringRegexp(regexp.MustCompile(`@sha256:`))),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(f, tfjsonpath.New("retry").AtMapKey("max_delay_seconds"), knownvalue.Int64Exact(30)),
+					// Same handles: the run is read back.
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("reused"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				ResourceName:            f,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
 			},
 		},
 	})

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
 )
@@ -28,9 +31,8 @@ func TestAccFaults_applyRunAndDestroySucceed(t *testing.T) {
 	ops := testAccDAGOperator("a", "a") + testAccDAGOperator("b", "b", "a") + testAccDAGOperator("c", "c", "a") + testAccDAGOperator("d", "d", "b", "c")
 	inv := `
 data "aqueduct_invocation" "run" {
-  workflow_id = aqueduct_workflow.test.id
-  parameters  = { scale = jsonencode(3) }
-  depends_on  = [aqueduct_operator.a, aqueduct_operator.b, aqueduct_operator.c, aqueduct_operator.d]
+  artifacts  = [aqueduct_operator.d.artifact]
+  parameters = { scale = jsonencode(3) }
 }
 `
 	outputs := func(s *terraform.State) map[string]string {
@@ -93,6 +95,72 @@ data "aqueduct_invocation" "run" {
 				}
 				if faulted["lambda"] == 0 || faulted["s3"] == 0 || faulted["ecr"] == 0 {
 					return fmt.Errorf("faults met %v of %v requests: the main services were not tested", faulted, total)
+				}
+				t.Logf("requests that met a fault, by service: %v of %v", faulted, total)
+				return nil
+			},
+		}},
+	})
+}
+
+// Under throttling and 5xx on Step Functions and EventBridge Scheduler as
+// well, a run on Step Functions and a schedule apply, run and destroy as
+// without them, and the run's outputs are the same.
+func TestAccFaults_stepFunctionsAndSchedules(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	orch := testOrchestrationRole(t)
+	src := testSource(t, dagSource)
+	services := []string{"lambda", "ecr", "s3", "iam", "sts", "states", "scheduler"}
+	faults := emulator.Faults{ThrottleRate: 0.2, ErrorRate: 0.05, Services: services}
+	if err := testEmulator.SetFaults(faults); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = testEmulator.SetFaults(emulator.Faults{}) })
+	start := time.Now()
+	eng, wf := testName("faulty"), testName("wf")
+	cfg := testAccScheduledPipeline(eng, role, orch, bucket, wf, src,
+		testAccDAGOperator("a", "a")+testAccDAGOperator("b", "b", "a")+testAccDAGOperator("c", "c", "a")+testAccDAGOperator("d", "d", "b", "c"), `
+data "aqueduct_invocation" "run" {
+  artifacts  = [aqueduct_operator.d.artifact]
+  parameters = { scale = jsonencode(3) }
+}
+
+resource "aqueduct_schedule" "nightly" {
+  name                = "nightly"
+  artifacts           = [aqueduct_operator.d.artifact]
+  schedule_expression = "cron(0 3 * * ? *)"
+}
+`)
+	ds := "data.aqueduct_invocation.run"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		// Destroy runs with the faults still on.
+		CheckDestroy: func(s *terraform.State) error {
+			if err := testAccCheckNoStateMachines(t, eng)(s); err != nil {
+				return err
+			}
+			return testAccCheckPipelineGone(t, eng, bucket)(s)
+		},
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("executor"), knownvalue.StringExact("step_functions")),
+				// The same as the run without faults in TestAccFaults_applyRunAndDestroySucceed.
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("d").AtMapKey("output"), knownvalue.StringExact(`{"sum":34}`)),
+			},
+			Check: func(*terraform.State) error {
+				faulted, total := map[string]int{}, map[string]int{}
+				for _, q := range testEmulator.Requests() {
+					if q.Time.After(start) {
+						total[q.Service]++
+						if q.Fault != "" {
+							faulted[q.Service]++
+						}
+					}
+				}
+				if faulted["states"] == 0 || faulted["s3"] == 0 {
+					return fmt.Errorf("faults met %v of %v requests: Step Functions and S3 were not tested", faulted, total)
 				}
 				t.Logf("requests that met a fault, by service: %v of %v", faulted, total)
 				return nil

@@ -113,7 +113,7 @@ func testAccPreCheck(t *testing.T) {
 func testClients(t *testing.T) *awsconfig.Clients {
 	t.Helper()
 	c, err := awsconfig.Load(context.Background(), awsconfig.Settings{Region: "us-east-1", AccessKey: "test", SecretKey: "test",
-		Endpoints: map[string]string{"lambda": testEmulator.URL(), "ecr": testEmulator.URL(), "s3": testEmulator.URL(), "iam": testEmulator.URL(), "sts": testEmulator.URL()}})
+		Endpoints: map[string]string{"lambda": testEmulator.URL(), "ecr": testEmulator.URL(), "s3": testEmulator.URL(), "iam": testEmulator.URL(), "sts": testEmulator.URL(), "sfn": testEmulator.URL(), "scheduler": testEmulator.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,4 +243,16 @@ func TestProvider_credentialsAreSensitive(t *testing.T) {
 	if diags := resp.Schema.ValidateImplementation(context.Background()); diags.HasError() {
 		t.Fatalf("provider schema: %v", diags)
 	}
+}
+
+// testOrchestrationRole creates a role that Step Functions and EventBridge
+// Scheduler may assume, as a user brings for runs on AWS.
+func testOrchestrationRole(t *testing.T) string {
+	t.Helper()
+	c := testClients(t)
+	arn, _, err := fixtures.Clients{IAM: c.IAM, S3: c.S3, STS: c.STS}.EnsureOrchestrationRole(context.Background(), testName("orch-"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return arn
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -45,6 +46,7 @@ type lambdaResourceModel struct {
 	ID                types.String        `tfsdk:"id"`
 	Name              types.String        `tfsdk:"name"`
 	RoleARN           types.String        `tfsdk:"role_arn"`
+	OrchestrationRole types.String        `tfsdk:"orchestration_role_arn"`
 	Region            types.String        `tfsdk:"region"`
 	ArtifactStore     *artifactStoreModel `tfsdk:"artifact_store"`
 	ECRRepository     types.String        `tfsdk:"ecr_repository"`
@@ -97,6 +99,16 @@ func (r *lambdaResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "ARN of the Lambda execution role, `arn:aws:iam::<account>:role/<name>`. It must trust `lambda.amazonaws.com`.",
 				Validators: []validator.String{
 					stringvalidator.RegexMatches(iamrole.ARNPattern, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/lambda-exec"),
+				},
+			},
+			"orchestration_role_arn": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "ARN of the role AWS Step Functions and EventBridge Scheduler assume to run this engine's workflows on AWS: " +
+					"for `data.aqueduct_invocation` with `executor = \"step_functions\"` (the default when this is set) and for `aqueduct_schedule`. " +
+					"It must trust `states.amazonaws.com` and `scheduler.amazonaws.com`, and may invoke the engine's functions and start its state machines (see the provider docs for a minimal policy). " +
+					"Without it, runs happen in the terraform process.",
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(iamrole.ARNPattern, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/aqueduct-orchestration"),
 				},
 			},
 			"region": schema.StringAttribute{
@@ -234,6 +246,10 @@ func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest,
 	for _, w := range warnings {
 		resp.Diagnostics.AddAttributeWarning(path.Root("role_arn"), "Lambda execution role may lack permissions", w)
 	}
+	if !r.checkOrchestrationRole(ctx, clients.IAM, plan.OrchestrationRole, &resp.Diagnostics) {
+		return
+	}
+	e.OrchestrationRoleARN = plan.OrchestrationRole.ValueString()
 	if err := artifacts.CheckBucket(ctx, clients.S3, e.Bucket, e.Prefix); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("artifact_store").AtName("s3_bucket"), "Unusable artifact store", err.Error())
 		return
@@ -265,6 +281,19 @@ func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest,
 	if _, err := r.data.store(e).EnvironmentKey(ctx); err != nil {
 		resp.Diagnostics.AddError("Cannot create the engine's environment key", err.Error())
 	}
+}
+
+// checkOrchestrationRole checks a set orchestration role: it exists and
+// trusts Step Functions and Scheduler.
+func (r *lambdaResource) checkOrchestrationRole(ctx context.Context, api iamrole.API, role types.String, diags *diag.Diagnostics) bool {
+	if role.IsNull() || role.ValueString() == "" {
+		return true
+	}
+	if err := iamrole.CheckTrust(ctx, api, role.ValueString(), "states.amazonaws.com", "scheduler.amazonaws.com"); err != nil {
+		diags.AddAttributeError(path.Root("orchestration_role_arn"), "Unusable orchestration role", err.Error())
+		return false
+	}
+	return true
 }
 
 // ensureRepository creates the repository, or adopts an existing one: a
@@ -345,6 +374,7 @@ func (r *lambdaResource) Read(ctx context.Context, req resource.ReadRequest, res
 	state.Region = types.StringValue(region)
 	state.ECRRepository = types.StringValue(e.Repository)
 	state.RoleARN = types.StringValue(e.RoleARN)
+	state.OrchestrationRole = optionalString(e.OrchestrationRoleARN, state.OrchestrationRole)
 	state.ArtifactStore = &artifactStoreModel{S3Bucket: types.StringValue(e.Bucket), Prefix: types.StringValue(e.Prefix)}
 	state.RepositoryURL = types.StringValue(e.RepositoryURL)
 	state.RepositoryCreated = types.BoolValue(e.CreatedRepo)
@@ -382,8 +412,13 @@ func (r *lambdaResource) Update(ctx context.Context, req resource.UpdateRequest,
 		resp.Diagnostics.AddError("Cannot read the engine", err.Error())
 		return
 	}
+	if !plan.OrchestrationRole.Equal(state.OrchestrationRole) && !r.checkOrchestrationRole(ctx, clients.IAM, plan.OrchestrationRole, &resp.Diagnostics) {
+		return
+	}
 	oldUser := e.UserTags
+	hadOrchestration := e.OrchestrationRoleARN != ""
 	e.RoleARN = plan.RoleARN.ValueString()
+	e.OrchestrationRoleARN = plan.OrchestrationRole.ValueString()
 	e.UserTags = stringMap(ctx, plan.Tags, &resp.Diagnostics)
 	if _, err := clients.ECR.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: aws.String(e.RepositoryARN), Tags: engine.ECRTags(e.Tags())}); err != nil {
 		resp.Diagnostics.AddError("Cannot update the engine's tags", err.Error())
@@ -394,6 +429,9 @@ func (r *lambdaResource) Update(ctx context.Context, req resource.UpdateRequest,
 		if _, ok := e.UserTags[k]; !ok {
 			removed = append(removed, k)
 		}
+	}
+	if hadOrchestration && e.OrchestrationRoleARN == "" {
+		removed = append(removed, engine.TagOrchestrationRole)
 	}
 	if len(removed) > 0 {
 		if _, err := clients.ECR.UntagResource(ctx, &ecr.UntagResourceInput{ResourceArn: aws.String(e.RepositoryARN), TagKeys: removed}); err != nil {
@@ -468,7 +506,7 @@ func (r *lambdaResource) Delete(ctx context.Context, req resource.DeleteRequest,
 		}
 		switch {
 		case !e.CreatedRepo:
-			keys := []string{engine.TagEngine, engine.TagRoleARN, engine.TagBucket, engine.TagPrefix, engine.TagCreatedRepo}
+			keys := []string{engine.TagEngine, engine.TagRoleARN, engine.TagBucket, engine.TagPrefix, engine.TagCreatedRepo, engine.TagOrchestrationRole}
 			if _, err := clients.ECR.UntagResource(ctx, &ecr.UntagResourceInput{ResourceArn: aws.String(e.RepositoryARN), TagKeys: keys}); err != nil {
 				resp.Diagnostics.AddError("Cannot remove the engine's tags", fmt.Sprintf("the repository %q was not created by this resource and is kept; untagging it failed: %s", id.Repository, err))
 				return

@@ -392,3 +392,49 @@ func TestAccLambdaResource_roleCreatedMomentsEarlierIsWaitedFor(t *testing.T) {
 		}},
 	})
 }
+
+// The orchestration role is checked for both trusts when set or changed,
+// read back from the repository's tags, and removable in place.
+func TestAccLambdaResource_orchestrationRole(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	orch := testOrchestrationRole(t)
+	name := testName("eng")
+	addr := "aqueduct_lambda_resource.test"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				// The Lambda role trusts Lambda only.
+				Config:      testAccLambdaResourceConfig(name, role, bucket, "orchestration_role_arn = "+hcl(role)),
+				ExpectError: regexp.MustCompile(`(?s)Unusable orchestration role.*states\.amazonaws\.com`),
+			},
+			{
+				Config:      testAccLambdaResourceConfig(name, role, bucket, `orchestration_role_arn = "arn:aws:iam::000000000000:user/bob"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)orchestration_role_arn.*must be an IAM role ARN`),
+			},
+			{
+				Config: testAccLambdaResourceConfig(name, role, bucket, "orchestration_role_arn = "+hcl(orch)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("orchestration_role_arn"), knownvalue.StringExact(orch)),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				ResourceName:      addr,
+				ImportState:       true,
+				ImportStateVerify: true,
+			},
+			{
+				Config: testAccLambdaResourceConfig(name, role, bucket, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("orchestration_role_arn"), knownvalue.Null()),
+				},
+			},
+		},
+	})
+}

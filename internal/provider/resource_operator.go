@@ -9,20 +9,24 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/float64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/build"
@@ -62,6 +66,8 @@ type operatorModel struct {
 	Architecture       types.String      `tfsdk:"architecture"`
 	Environment        types.Map         `tfsdk:"environment"`
 	Inputs             types.List        `tfsdk:"inputs"`
+	Artifact           types.String      `tfsdk:"artifact"`
+	Retry              types.Object      `tfsdk:"retry"`
 	KeepImageOnDestroy types.Bool        `tfsdk:"keep_image_on_destroy"`
 	FunctionName       types.String      `tfsdk:"function_name"`
 	FunctionARN        types.String      `tfsdk:"function_arn"`
@@ -106,7 +112,7 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "Operator id, `<workflow id>/<name>`. Use it in another operator's `inputs`.",
+				MarkdownDescription: "Operator id, `<workflow id>/<name>`, for `terraform import`. Other operators and runs take its `artifact` instead.",
 				PlanModifiers:       keep,
 			},
 			"workflow_id": schema.StringAttribute{
@@ -191,10 +197,52 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Validators: []validator.Map{validators.LambdaEnvironment("AWS_", "AQUEDUCT_")},
 			},
 			"inputs": schema.ListAttribute{
-				Optional:            true,
-				ElementType:         types.StringType,
-				MarkdownDescription: "Ids of the upstream operators of the same workflow: the DAG's edges. Their outputs are passed to `function` in this order. An operator of another workflow, or a cycle, is an error at plan time.",
-				Validators:          []validator.List{listvalidator.UniqueValues()},
+				Optional:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "The `artifact` handles of the upstream operators, of the same workflow: the DAG's edges, e.g. `[aqueduct_operator.load.artifact]`. " +
+					"Their outputs are passed to `function` in this order. A change upstream makes the handles unknown in the plan, so this operator is planned for an update that records the new lineage and rebuilds nothing. " +
+					"An operator id instead of a handle, an operator of another workflow, or a cycle is an error at plan time.",
+				Validators: []validator.List{listvalidator.UniqueValues()},
+			},
+			"artifact": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The operator's artifact handle, `<operator id>@sha256:<lineage>`: what its output is made of. The lineage covers the image digest, the entry point, the architecture, " +
+					"a keyed hash of the environment, and the handles of its inputs, so it is a Merkle hash of everything upstream. It is unknown in a plan whenever the operator or anything upstream changes, " +
+					"and known otherwise. Give it to downstream operators' `inputs` and to `data.aqueduct_invocation.artifacts`; then nothing needs `depends_on`. " +
+					"Memory, timeout, `/tmp` size and the role are not part of it: they decide whether the operator finishes, not what it returns.",
+			},
+			"retry": schema.SingleNestedAttribute{
+				Optional: true,
+				MarkdownDescription: "Retries of the operator's own failures: an exception, a timeout, running out of memory, or Lambda failing the invocation. " +
+					"Runs in terraform and on Step Functions retry alike (these are the Step Functions Retrier's fields). " +
+					"What a retry cannot cure is never retried: an operator changed since the run was planned, or an output that cannot be serialised. " +
+					"Descendants wait for the retries and are skipped only when the operator fails for good. Changing it updates the operator in place; it is not part of the `artifact` handle.",
+				Attributes: map[string]schema.Attribute{
+					"attempts": schema.Int64Attribute{
+						Required:            true,
+						MarkdownDescription: "Retries after the first failure, 1 to 10.",
+						Validators:          []validator.Int64{int64validator.Between(1, 10)},
+					},
+					"interval_seconds": schema.Int64Attribute{
+						Optional:            true,
+						Computed:            true,
+						Default:             int64default.StaticInt64(1),
+						MarkdownDescription: "Seconds before the first retry, 1 to 3600. Defaults to 1.",
+						Validators:          []validator.Int64{int64validator.Between(1, 3600)},
+					},
+					"backoff_rate": schema.Float64Attribute{
+						Optional:            true,
+						Computed:            true,
+						Default:             float64default.StaticFloat64(2),
+						MarkdownDescription: "Each wait is this many times the one before, 1.0 to 10.0. Defaults to 2.",
+						Validators:          []validator.Float64{float64validator.Between(1, 10)},
+					},
+					"max_delay_seconds": schema.Int64Attribute{
+						Optional:            true,
+						MarkdownDescription: "Cap on any one wait, 1 to 86400 seconds. Unset: no cap.",
+						Validators:          []validator.Int64{int64validator.Between(1, 86400)},
+					},
+				},
 			},
 			"keep_image_on_destroy": schema.BoolAttribute{
 				Optional:            true,
@@ -366,7 +414,21 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		plan.LastModified = state.LastModified
 		plan.State = state.State
 	}
+	if lineageMayChange(&plan, state) {
+		plan.Artifact = types.StringUnknown()
+	} else {
+		plan.Artifact = state.Artifact
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// lineageMayChange says whether anything that goes into the operator's
+// lineage (artifacts.LineageOf) may differ after the apply: then its handle
+// is unknown in the plan, and so is everything downstream of it.
+func lineageMayChange(plan, state *operatorModel) bool {
+	return state.Artifact.ValueString() == "" || plan.ImageURI.IsUnknown() || !plan.ImageURI.Equal(state.ImageURI) ||
+		!plan.Architecture.Equal(state.Architecture) || !plan.Function.Equal(state.Function) ||
+		!plan.Environment.Equal(state.Environment) || !plan.Inputs.Equal(state.Inputs)
 }
 
 func priorHash(state *operatorModel) string {
@@ -415,18 +477,29 @@ func (r *operatorResource) checkInputs(ctx context.Context, plan *operatorModel,
 		if in.IsUnknown() || in.IsNull() {
 			continue
 		}
-		up, err := ids.ParseOperator(in.ValueString())
-		if err != nil || up.Workflow != op.Workflow {
-			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Input from another workflow",
-				fmt.Sprintf("input %q is not an operator of workflow %q: an operator takes inputs only from operators of its own workflow (ids \"%s/<operator>\").", in.ValueString(), op.Workflow, op.Workflow))
+		at := path.Root("inputs").AtListIndex(i)
+		a, err := ids.ParseArtifact(in.ValueString())
+		if err != nil {
+			if up, idErr := ids.ParseOperator(in.ValueString()); idErr == nil {
+				diags.AddAttributeError(at, "Input is an operator id, not an artifact handle",
+					fmt.Sprintf("input %q is the id of operator %q. Inputs take artifact handles, so that a change upstream reaches this operator: "+
+						"write aqueduct_operator.%s.artifact instead of aqueduct_operator.%s.id.", in.ValueString(), up.Name, up.Name, up.Name))
+				continue
+			}
+			diags.AddAttributeError(at, "Invalid input", err.Error()+"; write aqueduct_operator.<name>.artifact")
 			continue
 		}
-		if up.Name == op.Name {
-			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Cyclic inputs",
+		if a.Operator.Workflow != op.Workflow {
+			diags.AddAttributeError(at, "Input from another workflow",
+				fmt.Sprintf("input %q is an operator of workflow %q, not of %q: an operator takes inputs only from operators of its own workflow.", in.ValueString(), a.Operator.Workflow, op.Workflow))
+			continue
+		}
+		if a.Operator.Name == op.Name {
+			diags.AddAttributeError(at, "Cyclic inputs",
 				fmt.Sprintf("operator %q lists itself as an input; the inputs of a workflow must form a DAG.", op.Name))
 			continue
 		}
-		names = append(names, up.Name)
+		names = append(names, a.Operator.Name)
 	}
 	if diags.HasError() || len(names) == 0 {
 		return
@@ -435,7 +508,7 @@ func (r *operatorResource) checkInputs(ctx context.Context, plan *operatorModel,
 	if err != nil {
 		return // the engine does not exist yet, so neither do operators that could close a cycle
 	}
-	if c := run.CycleThrough(ctx, r.data.store(e), op.Workflow.Name, op.Name, names); c != nil {
+	if c := run.CycleThrough(ctx, r.data.planReader(e), op.Workflow.Name, op.Name, names); c != nil {
 		diags.AddAttributeError(path.Root("inputs"), "Cyclic inputs",
 			fmt.Sprintf("the inputs form a cycle: %s (each operator takes the next one's output); the inputs of a workflow must form a DAG.", strings.Join(c, " <- ")))
 	}
@@ -447,7 +520,7 @@ type target struct {
 	op     ids.Operator
 	engine *engine.Engine
 	store  *artifacts.Store
-	inputs []string
+	inputs []ids.Artifact
 }
 
 func (r *operatorResource) resolve(ctx context.Context, plan *operatorModel, diags *diag.Diagnostics) *target {
@@ -468,28 +541,33 @@ func (r *operatorResource) resolve(ctx context.Context, plan *operatorModel, dia
 			fmt.Sprintf("workflow %q has no manifest in the artifact store (%v); create the aqueduct_workflow first and reference its id.", wf.Name, err))
 		return nil
 	}
-	var inputIDs []string
+	var handles []string
 	if !plan.Inputs.IsNull() {
-		diags.Append(plan.Inputs.ElementsAs(ctx, &inputIDs, false)...)
+		diags.Append(plan.Inputs.ElementsAs(ctx, &handles, false)...)
 	}
-	for i, id := range inputIDs {
-		up, err := ids.ParseOperator(id)
+	for i, h := range handles {
+		a, err := ids.ParseArtifact(h)
 		if err != nil {
-			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Invalid input", err.Error())
+			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Invalid input", err.Error()+"; write aqueduct_operator.<name>.artifact")
 			continue
 		}
 		var m artifacts.OperatorManifest
-		found, err := t.store.GetJSON(ctx, artifacts.OperatorKey(t.store.Prefix(), wf.Name, up.Name), &m)
+		found, err := t.store.GetJSON(ctx, artifacts.OperatorKey(t.store.Prefix(), wf.Name, a.Operator.Name), &m)
 		if err != nil {
 			diags.AddError("Cannot read an input operator", err.Error())
 			continue
 		}
 		if !found {
 			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Input operator does not exist",
-				fmt.Sprintf("operator %q does not exist in workflow %q. Reference it as aqueduct_operator.<name>.id so that Terraform creates it first.", up.Name, wf.Name))
+				fmt.Sprintf("operator %q does not exist in workflow %q. Reference its handle as aqueduct_operator.<name>.artifact so that Terraform creates it first.", a.Operator.Name, wf.Name))
 			continue
 		}
-		t.inputs = append(t.inputs, up.Name)
+		if m.Lineage != a.Lineage {
+			diags.AddAttributeError(path.Root("inputs").AtListIndex(i), "Input artifact handle is stale",
+				fmt.Sprintf("input %q names lineage %s, but operator %q is now %s: it changed after this plan was made. Plan and apply again.", h, a.Lineage, a.Operator.Name, m.Lineage))
+			continue
+		}
+		t.inputs = append(t.inputs, a)
 	}
 	if diags.HasError() {
 		return nil
@@ -668,6 +746,10 @@ func (r *operatorResource) writeManifest(ctx context.Context, t *target, m *oper
 		}
 		envHMAC = artifacts.EnvironmentHMAC(key, env)
 	}
+	inputs, inputLineages := make([]string, len(t.inputs)), make([]string, len(t.inputs))
+	for i, a := range t.inputs {
+		inputs[i], inputLineages[i] = a.Operator.Name, a.Lineage
+	}
 	manifest := artifacts.OperatorManifest{
 		Name:            t.op.Name,
 		Workflow:        t.op.Workflow.Name,
@@ -675,7 +757,8 @@ func (r *operatorResource) writeManifest(ctx context.Context, t *target, m *oper
 		ImageURI:        m.ImageURI.ValueString(),
 		SourceHash:      m.SourceHash.ValueString(),
 		Function:        m.Function.ValueString(),
-		Inputs:          t.inputs,
+		Inputs:          inputs,
+		InputLineages:   inputLineages,
 		MemoryMB:        mb,
 		TimeoutS:        m.Timeout.ValueInt64(),
 		EphemeralMB:     m.EphemeralStorage.ValueInt64(),
@@ -689,13 +772,13 @@ func (r *operatorResource) writeManifest(ctx context.Context, t *target, m *oper
 		BaseImage:       m.BaseImage.ValueString(),
 		Architecture:    m.Architecture.ValueString(),
 		KeepImage:       m.KeepImageOnDestroy.ValueBool(),
+		Retry:           retryPolicy(ctx, m.Retry, diags),
 	}
 	if !m.FunctionARN.IsUnknown() {
 		manifest.FunctionARN = m.FunctionARN.ValueString()
 	}
-	if manifest.Inputs == nil {
-		manifest.Inputs = []string{}
-	}
+	manifest.Lineage = artifacts.LineageOf(&manifest, inputLineages)
+	m.Artifact = types.StringValue(ids.Artifact{Operator: t.op, Lineage: manifest.Lineage}.String())
 	if err := t.store.PutJSON(ctx, artifacts.OperatorKey(t.store.Prefix(), t.op.Workflow.Name, t.op.Name), manifest); err != nil {
 		diags.AddError("Cannot write the operator manifest", err.Error())
 	}
@@ -766,16 +849,26 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		state.BaseImage = types.StringValue(m.BaseImage)
 		state.SourceHash = types.StringValue(m.SourceHash)
 		state.KeepImageOnDestroy = types.BoolValue(m.KeepImage)
+		state.Retry = retryObject(ctx, m.Retry, &resp.Diagnostics)
 		if len(m.Requirements) > 0 || !state.Requirements.IsNull() {
 			// Non-nil: a nil slice is a null list, a diff from `requirements = []` forever.
 			reqs, d := types.ListValueFrom(ctx, types.StringType, append([]string{}, m.Requirements...))
 			resp.Diagnostics.Append(d...)
 			state.Requirements = reqs
 		}
+		if m.Lineage != "" {
+			state.Artifact = types.StringValue(ids.Artifact{Operator: op, Lineage: m.Lineage}.String())
+		} else {
+			state.Artifact = types.StringValue("") // applied by an older version: plan an update
+		}
 		if len(m.Inputs) > 0 || !state.Inputs.IsNull() {
 			inputs := make([]string, len(m.Inputs))
 			for i, n := range m.Inputs {
-				inputs[i] = op.Workflow.Operator(n).String()
+				var lineage string
+				if i < len(m.InputLineages) {
+					lineage = m.InputLineages[i]
+				}
+				inputs[i] = ids.Artifact{Operator: op.Workflow.Operator(n), Lineage: lineage}.String()
 			}
 			l, d := types.ListValueFrom(ctx, types.StringType, inputs)
 			resp.Diagnostics.Append(d...)
@@ -974,4 +1067,50 @@ func (r *operatorResource) ImportState(ctx context.Context, req resource.ImportS
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), wf.Operator(opName).String())...)
+}
+
+// retryModel is the operator's retry attribute.
+type retryModel struct {
+	Attempts        types.Int64   `tfsdk:"attempts"`
+	IntervalSeconds types.Int64   `tfsdk:"interval_seconds"`
+	BackoffRate     types.Float64 `tfsdk:"backoff_rate"`
+	MaxDelaySeconds types.Int64   `tfsdk:"max_delay_seconds"`
+}
+
+var retryAttrTypes = map[string]attr.Type{
+	"attempts": types.Int64Type, "interval_seconds": types.Int64Type, "backoff_rate": types.Float64Type, "max_delay_seconds": types.Int64Type,
+}
+
+// retryPolicy is the manifest's form of the attribute; nil when unset.
+func retryPolicy(ctx context.Context, o types.Object, diags *diag.Diagnostics) *artifacts.RetryPolicy {
+	if o.IsNull() || o.IsUnknown() {
+		return nil
+	}
+	var m retryModel
+	diags.Append(o.As(ctx, &m, basetypes.ObjectAsOptions{})...)
+	return &artifacts.RetryPolicy{
+		Attempts:    int(m.Attempts.ValueInt64()),
+		IntervalS:   int(m.IntervalSeconds.ValueInt64()),
+		BackoffRate: m.BackoffRate.ValueFloat64(),
+		MaxDelayS:   int(m.MaxDelaySeconds.ValueInt64()),
+	}
+}
+
+// retryObject is the attribute's value for a manifest's policy.
+func retryObject(ctx context.Context, p *artifacts.RetryPolicy, diags *diag.Diagnostics) types.Object {
+	if p == nil {
+		return types.ObjectNull(retryAttrTypes)
+	}
+	m := retryModel{
+		Attempts:        types.Int64Value(int64(p.Attempts)),
+		IntervalSeconds: types.Int64Value(int64(p.IntervalS)),
+		BackoffRate:     types.Float64Value(p.BackoffRate),
+		MaxDelaySeconds: types.Int64Null(),
+	}
+	if p.MaxDelayS > 0 {
+		m.MaxDelaySeconds = types.Int64Value(int64(p.MaxDelayS))
+	}
+	o, d := types.ObjectValueFrom(ctx, retryAttrTypes, m)
+	diags.Append(d...)
+	return o
 }

@@ -44,6 +44,9 @@ resource "aqueduct_workflow" "test" {
 `, hcl(engine), hcl(role), hcl(bucket), hcl(workflow))
 }
 
+// testLineage is a well-formed lineage for handles written as literals.
+var testLineage = "sha256:" + strings.Repeat("ab", 32)
+
 func testAccOperator(name, source, memory, extra string) string {
 	return fmt.Sprintf(`
 resource "aqueduct_operator" %s {
@@ -186,9 +189,11 @@ func TestAccOperator_badInput(t *testing.T) {
 			step(testAccOperator("a", filepath.Join(src, "missing"), `"1GB"`, ""), `(?s)source.*missing`),
 			step(strings.Replace(testAccOperator("a", src, `"1GB"`, ""), `"main:handler"`, `"main"`, 1), `(?s)function.*module:callable`),
 			step(testAccOperator("a", src, `"1GB"`, `architecture = "riscv"`), `(?s)architecture.*value must be one of`),
-			step(testAccOperator("a", src, `"1GB"`, `inputs = [aqueduct_operator.b.id]`)+testAccOperator("b", src, `"1GB"`, `inputs = [aqueduct_operator.a.id]`), `Cycle`),
-			step(testAccOperator("a", src, `"1GB"`, `inputs = ["${aqueduct_workflow.test.id}/a"]`), `operator "a" lists itself as an input`),
-			step(testAccOperator("a", src, `"1GB"`, `inputs = ["us-east-1:aqueduct/other/wf/x"]`), `(?s)is not an operator of workflow`),
+			step(testAccOperator("a", src, `"1GB"`, `inputs = [aqueduct_operator.b.artifact]`)+testAccOperator("b", src, `"1GB"`, `inputs = [aqueduct_operator.a.artifact]`), `Cycle`),
+			step(testAccOperator("a", src, `"1GB"`, `inputs = ["${aqueduct_workflow.test.id}/a@`+testLineage+`"]`), `operator "a" lists itself as an input`),
+			step(testAccOperator("a", src, `"1GB"`, `inputs = ["us-east-1:aqueduct/other/wf/x@`+testLineage+`"]`), `(?s)is\s+an\s+operator\s+of\s+workflow\s+"us-east-1:aqueduct/other/wf"`),
+			// An operator id is not a handle: the error shows the fix.
+			step(testAccOperator("a", src, `"1GB"`, `inputs = [aqueduct_operator.b.id]`)+testAccOperator("b", src, `"1GB"`, ""), `(?s)is\s+the\s+id\s+of\s+operator\s+"b".*aqueduct_operator.b.artifact\s+instead\s+of\s+aqueduct_operator.b.id`),
 			// Lambda's own variables are refused at plan time, not halfway through an apply.
 			step(testAccOperator("a", src, `"1GB"`, `environment = { _HANDLER = "x" }`), `(?s)"_HANDLER"\s+is\s+set\s+by\s+Lambda\s+itself`),
 			step(testAccOperator("a", src, `"1GB"`, `environment = { LAMBDA_TASK_ROOT = "/x" }`), `(?s)"LAMBDA_TASK_ROOT"\s+is\s+set\s+by\s+Lambda`),

@@ -24,6 +24,9 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/schedule"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/sfnrun"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -47,6 +50,10 @@ type workflowModel struct {
 	Schedule    types.String `tfsdk:"schedule"`
 	ManifestURI types.String `tfsdk:"manifest_uri"`
 }
+
+const retiredScheduleDetail = "aqueduct_workflow.schedule was recorded and never ran anything. Remove it, and schedule runs with an aqueduct_schedule resource: " +
+	"resource \"aqueduct_schedule\" \"nightly\" { name = \"nightly\", artifacts = [aqueduct_operator.<last>.artifact], schedule_expression = \"cron(0 6 * * ? *)\" }. " +
+	"It needs an orchestration role, set as orchestration_role_arn on the aqueduct_lambda_resource or as the schedule's role_arn."
 
 func (r *workflowResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_workflow"
@@ -86,13 +93,15 @@ func (r *workflowResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				ElementType: jsontypes.NormalizedType{},
 				Validators:  []validator.Map{mapvalidator.ValueStringsAre(validators.JSONValue())},
 				MarkdownDescription: "Default run parameters, a map of JSON values: `{ n_estimators = jsonencode(100) }`. " +
-					"An operator's function receives the parameters it names as keyword arguments; `data.aqueduct_invocation` can override them.",
+					"An operator's function receives the parameters it names as keyword arguments; `data.aqueduct_invocation` can override them. " +
+					"A run reads the defaults as last applied: one that must see a default changed in the same apply sets it in its own `parameters`.",
 			},
 			"schedule": schema.StringAttribute{
-				Optional: true,
-				MarkdownDescription: "An EventBridge schedule expression such as `cron(0 6 * * ? *)` or `rate(1 day)`. " +
-					"It is validated and recorded in the manifest only: this version of the provider does not create a schedule, so runs happen through `data.aqueduct_invocation`.",
-				Validators: []validator.String{validators.ScheduleExpression()},
+				Optional:           true,
+				DeprecationMessage: retiredScheduleDetail,
+				MarkdownDescription: "Retired: it was recorded and never ran anything. Setting it is an error at plan time; " +
+					"use the `aqueduct_schedule` resource, which runs the workflow on EventBridge Scheduler and Step Functions.",
+				Validators: []validator.String{validators.Retired("aqueduct_workflow.schedule is retired", retiredScheduleDetail)},
 			},
 			"manifest_uri": schema.StringAttribute{
 				Computed:            true,
@@ -180,7 +189,6 @@ func (r *workflowResource) write(ctx context.Context, e *engine.Engine, m *workf
 		Name:        m.Name.ValueString(),
 		Description: m.Description.ValueString(),
 		Engine:      e.ID().String(),
-		Schedule:    m.Schedule.ValueString(),
 		Parameters:  map[string]json.RawMessage{},
 	}
 	for k, v := range m.Parameters.Elements() {
@@ -249,7 +257,7 @@ func (r *workflowResource) Read(ctx context.Context, req resource.ReadRequest, r
 		state.Engine = types.StringValue(wf.Engine.String()) // import
 	}
 	state.Description = optionalString(m.Description, state.Description)
-	state.Schedule = optionalString(m.Schedule, state.Schedule)
+	state.Schedule = types.StringNull() // retired; an older manifest's value is dropped
 	state.ManifestURI = types.StringValue(store.URI(key))
 	if len(m.Parameters) > 0 || !state.Parameters.IsNull() {
 		elems := map[string]attr.Value{}
@@ -330,9 +338,68 @@ func (r *workflowResource) Delete(ctx context.Context, req resource.DeleteReques
 				wf.Name, strings.Join(inUse, ", ")))
 		return
 	}
+	if e.OrchestrationRoleARN != "" {
+		if !r.deleteRunMachines(ctx, e, wf, &resp.Diagnostics) {
+			return
+		}
+	}
 	if err := store.DeletePrefix(ctx, artifacts.WorkflowPrefix(store.Prefix(), wf.Name)); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the workflow manifest", err.Error())
 	}
+}
+
+// deleteRunMachines deletes the state machines of the workflow's runs on
+// Step Functions, refusing while a schedule of the workflow still exists:
+// one not in this state would lose its runs.
+func (r *workflowResource) deleteRunMachines(ctx context.Context, e *engine.Engine, wf ids.Workflow, diags *diag.Diagnostics) bool {
+	api := r.data.AWS.ForRegion(e.Region)
+	sched, err := schedulesInUse(ctx, r.data, e, wf)
+	if err != nil {
+		diags.AddError("Cannot check the workflow's schedules", err.Error())
+		return false
+	}
+	if len(sched) > 0 {
+		diags.AddError("Workflow still has schedules",
+			fmt.Sprintf("Workflow %q cannot be deleted while these schedules exist: %s. Destroy them where they are managed first.", wf.Name, strings.Join(sched, ", ")))
+		return false
+	}
+	arns, err := sfnrun.RunMachines(ctx, api.SFN, wf)
+	if err != nil {
+		diags.AddError("Cannot list the workflow's state machines", err.Error())
+		return false
+	}
+	for _, arn := range arns {
+		if err := sfnrun.Delete(ctx, api.SFN, arn, "workflow "+wf.String()+" was destroyed"); err != nil {
+			diags.AddError("Cannot delete the workflow's state machine", err.Error())
+			return false
+		}
+	}
+	return true
+}
+
+// schedulesInUse lists the workflow's schedules whose EventBridge schedule
+// still exists.
+func schedulesInUse(ctx context.Context, pd *ProviderData, e *engine.Engine, wf ids.Workflow) ([]string, error) {
+	store := pd.store(e)
+	prefix := artifacts.SchedulesPrefix(store.Prefix(), wf.Name)
+	keys, err := store.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, key := range keys {
+		name := strings.TrimSuffix(strings.TrimPrefix(key, prefix), ".json")
+		sid := ids.Schedule{Workflow: wf, Name: name}
+		_, err := schedule.Get(ctx, pd.AWS.ForRegion(e.Region).Scheduler, naming.ScheduleName(sid))
+		switch {
+		case errors.Is(err, schedule.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // operatorsInUse lists the operators of a workflow whose functions still

@@ -45,7 +45,6 @@ func TestAccWorkflow_lifecycle(t *testing.T) {
 	addr := "aqueduct_workflow.test"
 	body := `
   description = "iris training"
-  schedule    = "cron(0 6 * * ? *)"
   parameters  = { test_size = jsonencode(0.25), models = jsonencode(["knn", "tree"]) }`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -57,9 +56,10 @@ func TestAccWorkflow_lifecycle(t *testing.T) {
 		},
 		Steps: []resource.TestStep{
 			{
-				Config:      testAccWorkflowConfig(eng, role, bucket, wf, `schedule = "every day"`),
+				// The retired attribute says what replaced it.
+				Config:      testAccWorkflowConfig(eng, role, bucket, wf, `schedule = "cron(0 6 * * ? *)"`),
 				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`(?s)schedule.*"every day".*cron`),
+				ExpectError: regexp.MustCompile(`(?s)aqueduct_workflow.schedule is retired.*resource\s+"aqueduct_schedule"`),
 			},
 			{
 				Config:      testAccWorkflowConfig(eng, role, bucket, wf, `parameters = { a = "{not json" }`),
@@ -77,7 +77,7 @@ func TestAccWorkflow_lifecycle(t *testing.T) {
 					m, ok := testReadManifest(t, bucket, key)
 					var models []string
 					_ = json.Unmarshal(m.Parameters["models"], &models)
-					if !ok || m.Description != "iris training" || fmt.Sprint(models) != "[knn tree]" || m.Schedule != "cron(0 6 * * ? *)" {
+					if !ok || m.Description != "iris training" || fmt.Sprint(models) != "[knn tree]" || m.Schedule != "" {
 						return fmt.Errorf("manifest = %+v", m)
 					}
 					return nil

@@ -83,7 +83,7 @@ func TestAccSoak_randomChangesLeaveNothingBehind(t *testing.T) {
 		for i, o := range ops {
 			var in []string
 			for _, j := range o.inputs {
-				in = append(in, fmt.Sprintf("aqueduct_operator.op%d.id", j))
+				in = append(in, fmt.Sprintf("aqueduct_operator.op%d.artifact", j))
 			}
 			cfg += fmt.Sprintf(`
 resource "aqueduct_operator" "op%[1]d" {
@@ -140,10 +140,10 @@ resource "aqueduct_operator" "op%[1]d" {
 	// containers that destroy must leave no trace of.
 	var deps []string
 	for i := range ops {
-		deps = append(deps, fmt.Sprintf("aqueduct_operator.op%d", i))
+		deps = append(deps, fmt.Sprintf("aqueduct_operator.op%d.artifact", i))
 	}
 	last := &steps[len(steps)-1]
-	last.Config += fmt.Sprintf("\ndata \"aqueduct_invocation\" \"run\" {\n  workflow_id = aqueduct_workflow.test.id\n  depends_on  = [%s]\n}\n", strings.Join(deps, ", "))
+	last.Config += fmt.Sprintf("\ndata \"aqueduct_invocation\" \"run\" {\n  artifacts = [%s]\n}\n", strings.Join(deps, ", "))
 	var functions []string
 	last.Check = func(s *terraform.State) error {
 		attrs := s.RootModule().Resources["data.aqueduct_invocation.run"].Primary.Attributes
