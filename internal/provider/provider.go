@@ -50,11 +50,13 @@ type providerModel struct {
 }
 
 type endpointsModel struct {
-	Lambda types.String `tfsdk:"lambda"`
-	ECR    types.String `tfsdk:"ecr"`
-	S3     types.String `tfsdk:"s3"`
-	IAM    types.String `tfsdk:"iam"`
-	STS    types.String `tfsdk:"sts"`
+	Lambda    types.String `tfsdk:"lambda"`
+	ECR       types.String `tfsdk:"ecr"`
+	S3        types.String `tfsdk:"s3"`
+	IAM       types.String `tfsdk:"iam"`
+	STS       types.String `tfsdk:"sts"`
+	SFN       types.String `tfsdk:"sfn"`
+	Scheduler types.String `tfsdk:"scheduler"`
 }
 
 // ProviderData is what Configure hands every resource and data source.
@@ -64,9 +66,10 @@ type ProviderData struct {
 	// refresh and the data source never need a Docker engine.
 	Docker func() (client.APIClient, error)
 
-	engines engine.Cache
-	claims  images.Claims
-	envKeys keyCache
+	engines     engine.Cache
+	claims      images.Claims
+	envKeys     keyCache
+	planReaders sync.Map // engine root -> *cachingReader
 }
 
 func (p *aqueductProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -136,11 +139,13 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"endpoints": schema.SingleNestedBlock{
 				MarkdownDescription: "Custom service endpoints, for a local AWS emulator or a LocalStack-style endpoint.",
 				Attributes: map[string]schema.Attribute{
-					"lambda": endpoint("AWS Lambda", "LAMBDA"),
-					"ecr":    endpoint("Amazon ECR (API and registry)", "ECR"),
-					"s3":     endpoint("Amazon S3", "S3"),
-					"iam":    endpoint("AWS IAM", "IAM"),
-					"sts":    endpoint("AWS STS", "STS"),
+					"lambda":    endpoint("AWS Lambda", "LAMBDA"),
+					"ecr":       endpoint("Amazon ECR (API and registry)", "ECR"),
+					"s3":        endpoint("Amazon S3", "S3"),
+					"iam":       endpoint("AWS IAM", "IAM"),
+					"sts":       endpoint("AWS STS", "STS"),
+					"sfn":       endpoint("AWS Step Functions", "SFN"),
+					"scheduler": endpoint("Amazon EventBridge Scheduler", "SCHEDULER"),
 				},
 			},
 		},
@@ -179,7 +184,7 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	resp.Diagnostics.Append(m.SharedConfigFiles.ElementsAs(ctx, &s.SharedConfigFiles, false)...)
 	resp.Diagnostics.Append(m.SharedCredentialsFiles.ElementsAs(ctx, &s.SharedCredentialsFiles, false)...)
 	if e := m.Endpoints; e != nil {
-		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS} {
+		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler} {
 			if v.ValueString() != "" {
 				s.Endpoints[name] = v.ValueString()
 			}
@@ -240,11 +245,13 @@ func (p *aqueductProvider) Resources(context.Context) []func() resource.Resource
 		NewLambdaResource,
 		NewWorkflowResource,
 		NewOperatorResource,
+		NewScheduleResource,
 	}
 }
 
 func (p *aqueductProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewInvocationDataSource,
+		NewScheduleRunsDataSource,
 	}
 }
