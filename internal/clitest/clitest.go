@@ -3,6 +3,10 @@
 // dev_overrides, AWS reached through AWS_ENDPOINT_URL. Tests that must kill
 // terraform, or apply a saved plan in a new process, use it instead of
 // terraform-plugin-testing, which serves the provider from the test process.
+//
+// It takes a TB, the part of testing.TB it uses, so that a program outside
+// tests (the end-to-end benchmarks in tests/bench) drives terraform the same
+// way.
 package clitest
 
 import (
@@ -15,9 +19,20 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
+
+// TB is what clitest needs of a test: *testing.T and *testing.B satisfy it,
+// and a program implements it to use clitest outside tests. Fatal and
+// Fatalf must not return; TempDir's directories and Cleanup's functions
+// last until the test (or program) ends.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+}
 
 var (
 	buildOnce sync.Once
@@ -33,7 +48,7 @@ func RepoRoot() string {
 
 // ProviderDir builds the provider once per test binary and returns the
 // directory that holds it, for dev_overrides.
-func ProviderDir(t testing.TB) string {
+func ProviderDir(t TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "aqueduct-provider-")
@@ -52,8 +67,19 @@ func ProviderDir(t testing.TB) string {
 	return buildDir
 }
 
+// RemoveProviderBuild removes the directory ProviderDir built the provider
+// into. A program calls it once, when it is done with terraform; a later
+// ProviderDir fails.
+func RemoveProviderBuild() error {
+	buildOnce.Do(func() { buildErr = errors.New("clitest: the provider build was removed") })
+	if buildDir == "" {
+		return nil
+	}
+	return os.RemoveAll(buildDir)
+}
+
 // TerraformPath is $TF_ACC_TERRAFORM_PATH, bin/terraform or terraform on PATH.
-func TerraformPath(t testing.TB) string {
+func TerraformPath(t TB) string {
 	t.Helper()
 	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
 		return p
@@ -76,7 +102,7 @@ func isFile(p string) bool {
 // Workspace is a Terraform working directory with the environment its
 // commands run in.
 type Workspace struct {
-	t         testing.TB
+	t         TB
 	Dir       string
 	Terraform string
 	Env       []string // os.Environ() plus the settings below
@@ -86,7 +112,7 @@ type Workspace struct {
 // with a CLI config whose dev_overrides point at the provider build, and an
 // environment that reaches AWS at endpoint with static test credentials and
 // nothing of the user's own AWS or Terraform settings.
-func New(t testing.TB, endpoint, region string, files map[string]string) *Workspace {
+func New(t TB, endpoint, region string, files map[string]string) *Workspace {
 	t.Helper()
 	w := &Workspace{t: t, Dir: t.TempDir(), Terraform: TerraformPath(t)}
 	rc := filepath.Join(t.TempDir(), "terraformrc")
