@@ -24,10 +24,13 @@ DATA=$DEMO/emulator
 PIDFILE=$DEMO/emulator.pid
 EMULATOR_LOG=$DEMO/emulator.log
 STATE=$DEMO/terraform.tfstate
-QUICKSTART=$ROOT/examples/quickstart
+# A working copy of examples/quickstart, so the demo can edit an operator
+# without touching the repository.
+QUICKSTART=$DEMO/quickstart
 BUCKET=aqueduct-quickstart
 ROLE=aqueduct-quickstart-exec
-STEPS=9
+ORCH_ROLE=aqueduct-quickstart-orchestration
+STEPS=11
 
 step_no=0
 step_start=0
@@ -91,6 +94,16 @@ quiet() {
 	fi
 }
 
+# seed creates the roles and the bucket; the orchestration role reaches
+# terraform as TF_VAR_orchestration_role_arn.
+seed() {
+	local arns
+	arns=$(bin/emulatorctl seed -endpoint "$ENDPOINT" -bucket "$BUCKET" -role "$ROLE" -orchestration-role "$ORCH_ROLE")
+	ROLE_ARN=$(sed -n 1p <<<"$arns")
+	export TF_VAR_orchestration_role_arn
+	TF_VAR_orchestration_role_arn=$(sed -n 2p <<<"$arns")
+}
+
 healthy() { bin/emulatorctl wait -endpoint "$ENDPOINT" -timeout 1s >/dev/null 2>&1; }
 
 # our_emulator: the pid file names a live emulator that this script started.
@@ -143,11 +156,12 @@ stop_emulator() {
 }
 
 teardown() {
+	[ -d "$QUICKSTART" ] || cp -R "$ROOT/examples/quickstart" "$QUICKSTART"
 	if [ -f "$STATE" ]; then
 		say "terraform destroy"
 		quiet "$DEMO/destroy.log" tf destroy -no-color -auto-approve -state="$STATE" -var role_arn="$ROLE_ARN"
 	fi
-	bin/emulatorctl unseed -endpoint "$ENDPOINT" -bucket "$BUCKET" -role "$ROLE" 2>&1 | sed 's/^/    /'
+	bin/emulatorctl unseed -endpoint "$ENDPOINT" -bucket "$BUCKET" -role "$ROLE" -orchestration-role "$ORCH_ROLE" 2>&1 | sed 's/^/    /'
 	stop_emulator
 }
 
@@ -177,7 +191,7 @@ down() {
 	aws_env
 	terraform_env
 	start_emulator
-	ROLE_ARN=$(bin/emulatorctl seed -endpoint "$ENDPOINT" -bucket "$BUCKET" -role "$ROLE" 2>/dev/null)
+	seed 2>/dev/null
 	step "Tear down: destroy the pipeline, remove the role and bucket, stop the emulator"
 	started_emulator=1
 	teardown
@@ -207,26 +221,32 @@ main() {
 	step "Base image aqueduct-local/python-ml:3.11 (Debian's Python, NumPy and scikit-learn)"
 	scripts/base-image.sh ml 2>&1 | sed 's/^/    /'
 
-	step "Local AWS emulator (Lambda, ECR, S3, IAM, STS)"
+	step "Local AWS emulator (Lambda, ECR, S3, IAM, STS, Step Functions, EventBridge Scheduler)"
 	aws_env
 	start_emulator
 
-	step "What a user brings: the Lambda execution role and the S3 bucket"
-	ROLE_ARN=$(bin/emulatorctl seed -endpoint "$ENDPOINT" -bucket "$BUCKET" -role "$ROLE" 2> >(sed 's/^/    /' >&2))
-	say "role_arn = $ROLE_ARN, bucket = $BUCKET"
+	step "What a user brings: the Lambda execution role, the orchestration role and the S3 bucket"
+	seed 2> >(sed 's/^/    /' >&2)
+	say "role_arn = $ROLE_ARN"
+	say "orchestration_role_arn = $TF_VAR_orchestration_role_arn"
+	say "bucket = $BUCKET"
 
-	step "terraform apply examples/quickstart: build and push 5 images, create 5 functions, run the pipeline"
+	step "terraform apply examples/quickstart: build and push 5 images, create 5 functions, run the pipeline on Step Functions"
+	rm -rf "$QUICKSTART"
+	cp -R "$ROOT/examples/quickstart" "$QUICKSTART"
 	terraform_env
 	local before after
 	before=$(bin/emulatorctl invocations -endpoint "$ENDPOINT")
 	quiet "$DEMO/apply.log" tf apply -no-color -auto-approve -state="$STATE" -var role_arn="$ROLE_ARN"
 	grep -E '(Creation|Modifications|Read) complete' "$DEMO/apply.log" | sed 's/^/    /'
 	after=$(bin/emulatorctl invocations -endpoint "$ENDPOINT")
-	say "Lambda invocations: $((after - before))"
+	say "Lambda invocations: $((after - before)) (5 operators, and the last Task, which writes the run record)"
 	echo
 	tf output -state="$STATE" | sed 's/^/    /'
 	echo
-	say "best model: $(tf output -state="$STATE" -raw best_model), accuracy $(tf output -state="$STATE" -raw accuracy)"
+	say "best model: $(tf output -state="$STATE" -raw best_model), accuracy $(tf output -state="$STATE" -raw accuracy), executed on $(tf output -state="$STATE" -raw executor)"
+	local full_ms
+	full_ms=$(tf output -state="$STATE" -raw run_duration_ms)
 
 	step "A second terraform plan: empty, and the run is reused, not invoked again"
 	local rc=0
@@ -244,7 +264,7 @@ main() {
 	esac
 	# The plan refreshed the data source; its value says how the run was had.
 	if tf show -json "$DEMO/replan.tfplan" | grep -q '"reused":true'; then
-		say "data.aqueduct_invocation.train: reused = true (read back from $(tf output -raw run_uri))"
+		say "data.aqueduct_invocation.train: reused = true (read back from $(tf output -state="$STATE" -raw run_uri))"
 	else
 		die "the second plan did not reuse the run: data.aqueduct_invocation.train.reused is not true"
 	fi
@@ -253,13 +273,42 @@ main() {
 	[ "$again" = "$after" ] || die "the second plan invoked $((again - after)) functions; a reused run invokes none"
 	say "Lambda invocations during the plan: 0 (total still $again)"
 
+	step "Edit evaluate and apply: only evaluate runs again, the rest comes from the cache"
+	printf '\n# Edited by make demo at %s: a new lineage for evaluate alone.\n' "$(date +%s%N)" >>"$QUICKSTART/operators/evaluate/evaluate.py"
+	before=$(bin/emulatorctl invocations -endpoint "$ENDPOINT")
+	quiet "$DEMO/incremental.log" tf apply -no-color -auto-approve -state="$STATE" -var role_arn="$ROLE_ARN"
+	grep -E '(Modifications|Read) complete' "$DEMO/incremental.log" | sed 's/^/    /'
+	after=$(bin/emulatorctl invocations -endpoint "$ENDPOINT")
+	local inc_ms
+	inc_ms=$(tf output -state="$STATE" -raw run_duration_ms)
+	say "operators invoked: $(tf output -state="$STATE" -raw invoked) of 5 (Lambda invocations: $((after - before)): evaluate, and the record Task)"
+	say "run wall time: $(secs "$inc_ms") after the edit, against $(secs "$full_ms") for the full run"
+	[ "$((after - before))" = 2 ] || die "editing evaluate made $((after - before)) Lambda invocations; an incremental run invokes evaluate alone, and the record Task"
+
+	step "Schedule a retrain a few seconds ahead; EventBridge Scheduler fires it on Step Functions"
+	local at machine runs
+	at=$(date -u -d '+15 seconds' '+%Y-%m-%dT%H:%M:%S')
+	export TF_VAR_schedule="at($at)"
+	quiet "$DEMO/schedule.log" tf apply -no-color -auto-approve -state="$STATE" -var role_arn="$ROLE_ARN"
+	grep -E 'aqueduct_schedule.retrain.*Creation complete' "$DEMO/schedule.log" | sed 's/^/    /'
+	machine=$(tf output -state="$STATE" -raw schedule_state_machine)
+	say "schedule_expression = $TF_VAR_schedule (UTC); waiting for it to fire and its run to finish"
+	before=$(bin/emulatorctl invocations -endpoint "$ENDPOINT")
+	runs=$(bin/emulatorctl executions -endpoint "$ENDPOINT" -state-machine "$machine" -timeout 90s)
+	after=$(bin/emulatorctl invocations -endpoint "$ENDPOINT")
+	say "execution $runs (Lambda invocations: $((after - before)), every operator: a scheduled run reruns)"
+	quiet "$DEMO/runs.log" tf apply -refresh-only -no-color -auto-approve -state="$STATE" -var role_arn="$ROLE_ARN"
+	tf output -state="$STATE" scheduled_runs | sed 's/^/    /'
+	tf output -state="$STATE" -json scheduled_runs | grep -q '"status":"succeeded"' || die "the scheduled run is not listed as succeeded by data.aqueduct_schedule_runs"
+
 	if [ "$KEEP" = 1 ]; then
 		step "KEEP=1: leaving the pipeline and the emulator running"
 		cat <<EOF
     Try it:
       export TF_CLI_CONFIG_FILE=$DEMO/terraformrc AWS_ENDPOINT_URL=$ENDPOINT AWS_REGION=us-east-1 \\
-        AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test TF_VAR_bucket=$BUCKET TF_VAR_role_arn=$ROLE_ARN
-      $TERRAFORM -chdir=examples/quickstart plan -state=$STATE -var seed=0
+        AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test TF_VAR_bucket=$BUCKET TF_VAR_role_arn=$ROLE_ARN \\
+        TF_VAR_orchestration_role_arn=$TF_VAR_orchestration_role_arn TF_VAR_schedule='$TF_VAR_schedule'
+      $TERRAFORM -chdir=$QUICKSTART plan -state=$STATE -var seed=0
     Tear down with: scripts/demo.sh down
 EOF
 	else

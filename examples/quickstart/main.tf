@@ -18,6 +18,9 @@ locals {
 resource "aqueduct_lambda_resource" "engine" {
   name     = var.name
   role_arn = var.role_arn
+  # With it, runs execute on AWS Step Functions: they outlive terraform, and
+  # the schedule below can run the pipeline unattended.
+  orchestration_role_arn = var.orchestration_role_arn
   artifact_store {
     s3_bucket = var.bucket
     prefix    = "aqueduct"
@@ -28,9 +31,8 @@ resource "aqueduct_workflow" "iris" {
   name        = "iris"
   description = "Train a k-NN and a decision tree on iris and keep the better one."
   engine      = aqueduct_lambda_resource.engine.id
+  # Defaults of every run; the run below sets the split's own.
   parameters = {
-    test_size   = jsonencode(var.test_size)
-    seed        = jsonencode(var.seed)
     n_neighbors = jsonencode(5)
     max_depth   = jsonencode(3)
   }
@@ -58,7 +60,7 @@ resource "aqueduct_operator" "split" {
   requirements   = local.requirements
   memory         = "512MB"
   timeout        = 120
-  inputs         = [aqueduct_operator.load.id]
+  inputs         = [aqueduct_operator.load.artifact]
 }
 
 resource "aqueduct_operator" "train_knn" {
@@ -71,7 +73,7 @@ resource "aqueduct_operator" "train_knn" {
   requirements   = local.requirements
   memory         = "512MB"
   timeout        = 300
-  inputs         = [aqueduct_operator.split.id]
+  inputs         = [aqueduct_operator.split.artifact]
 }
 
 resource "aqueduct_operator" "train_tree" {
@@ -84,7 +86,7 @@ resource "aqueduct_operator" "train_tree" {
   requirements   = local.requirements
   memory         = "1GB"
   timeout        = 300
-  inputs         = [aqueduct_operator.split.id]
+  inputs         = [aqueduct_operator.split.artifact]
 }
 
 resource "aqueduct_operator" "evaluate" {
@@ -99,24 +101,40 @@ resource "aqueduct_operator" "evaluate" {
   timeout        = 120
   # Outputs arrive in this order: evaluate(split, knn, tree).
   inputs = [
-    aqueduct_operator.split.id,
-    aqueduct_operator.train_knn.id,
-    aqueduct_operator.train_tree.id,
+    aqueduct_operator.split.artifact,
+    aqueduct_operator.train_knn.artifact,
+    aqueduct_operator.train_tree.artifact,
   ]
 }
 
-# Runs the workflow. Runs are content-addressed: while no operator or
-# parameter changes, later plans read this run back instead of invoking.
+# Runs what evaluate needs. The handle is unknown in a plan whenever
+# evaluate or anything upstream changes, so the run happens at apply time
+# then, after the operators are updated, and at plan time otherwise. Each
+# operator's output is cached: edit evaluate and only evaluate runs again.
 data "aqueduct_invocation" "train" {
-  workflow_id = aqueduct_workflow.iris.id
-  # Read at apply time whenever the workflow's parameters or an operator
-  # change, so that the run sees them; otherwise at plan time.
-  depends_on = [
-    aqueduct_workflow.iris,
-    aqueduct_operator.load,
-    aqueduct_operator.split,
-    aqueduct_operator.train_knn,
-    aqueduct_operator.train_tree,
-    aqueduct_operator.evaluate,
-  ]
+  artifacts = [aqueduct_operator.evaluate.artifact]
+  parameters = {
+    test_size = jsonencode(var.test_size)
+    seed      = jsonencode(var.seed)
+  }
+}
+
+# Retrains on a schedule, on Step Functions, when var.schedule is set (it
+# needs var.orchestration_role_arn). It takes the same handle, so an apply
+# that changes an operator updates what the schedule runs.
+resource "aqueduct_schedule" "retrain" {
+  count               = var.schedule == null ? 0 : 1
+  name                = "retrain"
+  artifacts           = [aqueduct_operator.evaluate.artifact]
+  schedule_expression = var.schedule
+  parameters = {
+    test_size = jsonencode(var.test_size)
+    seed      = jsonencode(var.seed)
+  }
+}
+
+# The schedule's recent runs, newest first: CI can fail on a failed one.
+data "aqueduct_schedule_runs" "retrain" {
+  count       = var.schedule == null ? 0 : 1
+  schedule_id = aqueduct_schedule.retrain[0].id
 }

@@ -3,6 +3,18 @@ variable "role_arn" {
   description = "ARN of the Lambda execution role. It must trust lambda.amazonaws.com and may write logs and the artifact bucket (see the provider docs for a least-privilege policy)."
 }
 
+variable "orchestration_role_arn" {
+  type        = string
+  default     = null
+  description = "ARN of a role that Step Functions and EventBridge Scheduler may assume (see the provider docs). With it, runs execute on Step Functions; without it, in terraform."
+}
+
+variable "schedule" {
+  type        = string
+  default     = null
+  description = "When set, a schedule expression such as cron(0 6 * * ? *) or at(2027-01-01T06:00:00) on which the pipeline retrains unattended; needs orchestration_role_arn."
+}
+
 variable "bucket" {
   type        = string
   description = "Existing S3 bucket for the artifact store: manifests, run records and operator outputs."

@@ -2,14 +2,17 @@
 // on a machine that may have nothing but Go: no curl, no AWS CLI.
 //
 //	emulatorctl wait        -endpoint URL [-timeout 60s]   until /_emulator/health answers
-//	emulatorctl seed        -endpoint URL -bucket B -role R
-//	emulatorctl unseed      -endpoint URL -bucket B -role R
+//	emulatorctl seed        -endpoint URL -bucket B -role R [-orchestration-role O]
+//	emulatorctl unseed      -endpoint URL -bucket B -role R [-orchestration-role O]
 //	emulatorctl invocations -endpoint URL                  total Lambda invocations so far
+//	emulatorctl executions  -endpoint URL -state-machine ARN [-closed N] [-timeout 60s]
 //
 // seed creates, idempotently, what a user brings to the quickstart on AWS: a
-// Lambda execution role and an S3 bucket, through the unchanged AWS SDK
-// clients, and prints the role ARN on stdout. unseed empties and removes the
-// bucket and removes the role.
+// Lambda execution role and an S3 bucket, and for runs on Step Functions an
+// orchestration role, through the unchanged AWS SDK clients, and prints the
+// role ARNs on stdout, one per line. unseed empties and removes the bucket
+// and removes the roles. executions waits until a state machine has N
+// closed executions (default 1) and prints each as "name status".
 package main
 
 import (
@@ -26,11 +29,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/fixtures"
 )
 
-const usage = "usage: emulatorctl wait|seed|unseed|invocations -endpoint URL [flags]"
+const usage = "usage: emulatorctl wait|seed|unseed|invocations|executions -endpoint URL [flags]"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -49,6 +54,9 @@ func run(args []string) error {
 	region := fs.String("region", "us-east-1", "region")
 	bucket := fs.String("bucket", "", "S3 bucket (seed, unseed)")
 	role := fs.String("role", "", "IAM role name (seed, unseed)")
+	orchestration := fs.String("orchestration-role", "", "IAM role name for Step Functions and EventBridge Scheduler (seed, unseed)")
+	machine := fs.String("state-machine", "", "state machine ARN (executions)")
+	closed := fs.Int("closed", 1, "closed executions to wait for (executions)")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long wait waits")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -69,11 +77,11 @@ func run(args []string) error {
 		}
 		fmt.Println(n)
 		return nil
-	case "seed", "unseed":
+	case "seed", "unseed", "executions":
 	default:
 		return fmt.Errorf("unknown command %q; %s", cmd, usage)
 	}
-	if *bucket == "" || *role == "" {
+	if cmd != "executions" && (*bucket == "" || *role == "") {
 		return errors.New("-bucket and -role are required")
 	}
 	// Never seed or unseed a real account by accident.
@@ -81,12 +89,18 @@ func run(args []string) error {
 		return fmt.Errorf("%s is not an aqueduct emulator: %w", base, err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+*timeout)
 	defer cancel()
 	cfg := aws.Config{
 		Region:       *region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(base),
+	}
+	if cmd == "executions" {
+		if *machine == "" {
+			return errors.New("-state-machine is required")
+		}
+		return waitExecutions(ctx, sfn.NewFromConfig(cfg), *machine, *closed, *timeout)
 	}
 	c := fixtures.New(cfg)
 	if cmd == "unseed" {
@@ -98,11 +112,16 @@ func run(args []string) error {
 		default:
 			fmt.Fprintf(os.Stderr, "emulatorctl: deleted bucket %s and its %d objects\n", *bucket, n)
 		}
-		deleted, err := c.DeleteRole(ctx, *role)
-		if err != nil {
-			return err
+		for _, r := range []string{*role, *orchestration} {
+			if r == "" {
+				continue
+			}
+			deleted, err := c.DeleteRole(ctx, r)
+			if err != nil {
+				return err
+			}
+			say(deleted, "deleted role %s", "skip: role %s is gone", r)
 		}
-		say(deleted, "deleted role %s", "skip: role %s is gone", *role)
 		return nil
 	}
 	arn, created, err := c.EnsureRole(ctx, *role)
@@ -116,7 +135,43 @@ func run(args []string) error {
 	}
 	say(created, "created bucket %s", "skip: bucket %s exists", *bucket)
 	fmt.Println(arn)
+	if *orchestration != "" {
+		arn, created, err := c.EnsureOrchestrationRole(ctx, *orchestration)
+		if err != nil {
+			return err
+		}
+		say(created, "created role %s", "skip: role %s exists", *orchestration)
+		fmt.Println(arn)
+	}
 	return nil
+}
+
+// waitExecutions waits until the state machine has n closed executions and
+// prints them, newest first.
+func waitExecutions(ctx context.Context, api *sfn.Client, machine string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		out, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
+		if err != nil {
+			return err
+		}
+		var done []sfntypes.ExecutionListItem
+		for _, e := range out.Executions {
+			if e.Status != sfntypes.ExecutionStatusRunning {
+				done = append(done, e)
+			}
+		}
+		if len(done) >= n {
+			for _, e := range done {
+				fmt.Printf("%s %s\n", aws.ToString(e.Name), strings.ToLower(string(e.Status)))
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s has %d closed executions after %s, want %d", machine, len(done), timeout, n)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // say reports on stderr what a step did, or that it skipped.
