@@ -1,23 +1,29 @@
-# Run the whole workflow once its operators are up to date. An unchanged DAG
-# with unchanged parameters reads the earlier run back instead of invoking.
+# Run what the train operator needs. Its handle is unknown in a plan whenever
+# train or anything upstream changes, so the run waits for the apply then;
+# no depends_on is needed. Only operators whose cached output is missing run.
+# With an orchestration role on the engine, the run is a Step Functions
+# execution that outlives terraform; executor = "local" keeps it in process.
 data "aqueduct_invocation" "weekly" {
-  workflow_id = aqueduct_workflow.churn.id
+  artifacts = [aqueduct_operator.train.artifact]
   parameters = {
     n_estimators = jsonencode(500)
   }
-  depends_on = [aqueduct_workflow.churn, aqueduct_operator.features, aqueduct_operator.train]
 }
 
 output "metrics" {
   value = jsondecode(data.aqueduct_invocation.weekly.operators["train"].output)
 }
 
-# Run one operator on an input of its own.
+output "ran_again" {
+  description = "How many operators this run invoked; the rest came from the cache."
+  value       = data.aqueduct_invocation.weekly.invoked
+}
+
+# Run one operator on an input of its own: a smoke test.
 data "aqueduct_invocation" "smoke" {
-  operator_id   = aqueduct_operator.features.id
+  operator_id   = aqueduct_operator.features.artifact
   input         = jsonencode({ rows = 10 })
   allow_failure = true
-  depends_on    = [aqueduct_operator.features]
 }
 
 output "smoke_status" {

@@ -25,7 +25,7 @@ resource "aqueduct_operator" "train" {
   }
 
   # Upstream operators: their outputs are the function's arguments, in order.
-  inputs = [aqueduct_operator.features.id]
+  inputs = [aqueduct_operator.features.artifact]
 
   timeouts {
     create = "30m"
