@@ -19,6 +19,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -30,7 +31,7 @@ import (
 
 // Services whose endpoint can be overridden, as named in the `endpoints` block
 // and in AWS_ENDPOINT_URL_<SERVICE>.
-var Services = []string{"lambda", "ecr", "s3", "iam", "sts", "sfn", "scheduler"}
+var Services = []string{"lambda", "ecr", "s3", "iam", "sts", "sfn", "scheduler", "logs"}
 
 // Settings are the provider block's values. Empty means "not set", so the
 // SDK's own sources (environment, shared files, IMDS) apply.
@@ -112,6 +113,8 @@ type Clients struct {
 	// is EventBridge Scheduler, which starts them on a schedule.
 	SFN       *sfn.Client
 	Scheduler *scheduler.Client
+	// Logs is CloudWatch Logs, which keeps the functions' log groups.
+	Logs *cloudwatchlogs.Client
 
 	settings Settings
 	mu       sync.Mutex
@@ -189,6 +192,7 @@ func build(cfg aws.Config, s Settings) *Clients {
 	c.STS = sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = endpoint(s, "sts", o.BaseEndpoint) })
 	c.SFN = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = endpoint(s, "sfn", o.BaseEndpoint) })
 	c.Scheduler = scheduler.NewFromConfig(cfg, func(o *scheduler.Options) { o.BaseEndpoint = endpoint(s, "scheduler", o.BaseEndpoint) })
+	c.Logs = cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = endpoint(s, "logs", o.BaseEndpoint) })
 	return c
 }
 

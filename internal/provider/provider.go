@@ -57,6 +57,7 @@ type endpointsModel struct {
 	STS       types.String `tfsdk:"sts"`
 	SFN       types.String `tfsdk:"sfn"`
 	Scheduler types.String `tfsdk:"scheduler"`
+	Logs      types.String `tfsdk:"logs"`
 }
 
 // ProviderData is what Configure hands every resource and data source.
@@ -146,6 +147,7 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"sts":       endpoint("AWS STS", "STS"),
 					"sfn":       endpoint("AWS Step Functions", "SFN"),
 					"scheduler": endpoint("Amazon EventBridge Scheduler", "SCHEDULER"),
+					"logs":      endpoint("Amazon CloudWatch Logs", "CLOUDWATCH_LOGS"),
 				},
 			},
 		},
@@ -184,7 +186,7 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	resp.Diagnostics.Append(m.SharedConfigFiles.ElementsAs(ctx, &s.SharedConfigFiles, false)...)
 	resp.Diagnostics.Append(m.SharedCredentialsFiles.ElementsAs(ctx, &s.SharedCredentialsFiles, false)...)
 	if e := m.Endpoints; e != nil {
-		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler} {
+		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler, "logs": e.Logs} {
 			if v.ValueString() != "" {
 				s.Endpoints[name] = v.ValueString()
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -77,6 +78,7 @@ type operatorModel struct {
 	LastModified       types.String      `tfsdk:"last_modified"`
 	State              types.String      `tfsdk:"state"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
+	lambdaSettingsModel
 }
 
 // Private state keys.
@@ -286,6 +288,7 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+	maps.Copy(resp.Schema.Attributes, lambdaSettingsAttributes())
 }
 
 func (r *operatorResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -323,7 +326,7 @@ func diff(ctx context.Context, plan, state *operatorModel) changes {
 	return changes{
 		code: plan.ImageURI.IsUnknown() || !plan.ImageURI.Equal(state.ImageURI) || !plan.Architecture.Equal(state.Architecture),
 		config: !memEqual || d.HasError() || !plan.Timeout.Equal(state.Timeout) || !plan.EphemeralStorage.Equal(state.EphemeralStorage) ||
-			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN),
+			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN) || plan.changed(&state.lambdaSettingsModel),
 	}
 }
 
@@ -359,6 +362,7 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	} else {
 		plan.FunctionName = types.StringUnknown()
 	}
+	plan.planLogGroup(plan.FunctionName)
 	if plan.BaseImage.IsUnknown() && !plan.PythonVersion.IsUnknown() {
 		plan.BaseImage = types.StringValue(build.DefaultBaseImage(plan.PythonVersion.ValueString()))
 	}
@@ -638,6 +642,10 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	plan.RoleARN = types.StringValue(t.engine.RoleARN)
+	// The log group first, so the function's first lines keep its retention.
+	if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
 	var fn *lambdafn.Function
 	if existing != nil {
 		fn, err = r.converge(ctx, fns, existing, cfg)
@@ -703,6 +711,7 @@ func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel,
 		Architecture: m.Architecture.ValueString(),
 		Environment:  stringMap(ctx, m.Environment, diags),
 		Tags:         naming.FunctionTags(t.engine.Name, t.op),
+		Settings:     m.settings(ctx, diags),
 	}
 }
 
@@ -891,6 +900,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if mb, _ := state.Memory.MB(); state.Memory.IsNull() || mb != int64(fn.MemoryMB) {
 		state.Memory = memorytype.NewMemoryMB(int64(fn.MemoryMB))
 	}
+	state.readSettings(ctx, fn, r.readLogGroup(ctx, e.Region, op, fn.Name, &resp.Diagnostics), &resp.Diagnostics)
 	state.Timeout = types.Int64Value(int64(fn.TimeoutS))
 	state.EphemeralStorage = types.Int64Value(int64(fn.EphemeralMB))
 	state.Architecture = types.StringValue(fn.Architecture)
@@ -958,6 +968,11 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if ch.config {
+		if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	var fn *lambdafn.Function
 	var err error
 	// A planned image is pushed to the function even when the digest is the
@@ -1011,6 +1026,9 @@ func (r *operatorResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	if err := r.data.lambda(op.Workflow.Engine.Region).Delete(ctx, state.FunctionName.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the Lambda function", err.Error())
+		return
+	}
+	if r.deleteLogGroup(ctx, op.Workflow.Engine.Region, op, state.FunctionName.ValueString(), &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
 	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
