@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -66,6 +67,8 @@ type InvokeResult struct {
 	FunctionError string
 	LogTail       string // the last 4 KB of the log, decoded
 	StatusCode    int32
+	// RequestID is Lambda's id of the invocation, which its log lines name.
+	RequestID string
 }
 
 // API is the part of the Lambda client this package uses; *lambda.Client
@@ -333,6 +336,7 @@ func (c *Client) Invoke(ctx context.Context, name string, payload []byte) (*Invo
 		return nil, fmt.Errorf("invoking Lambda function %q: %w", name, err)
 	}
 	res := &InvokeResult{Payload: out.Payload, FunctionError: aws.ToString(out.FunctionError), StatusCode: out.StatusCode}
+	res.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	if out.LogResult != nil {
 		tail, err := base64.StdEncoding.DecodeString(*out.LogResult)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -175,4 +176,41 @@ func Delete(ctx context.Context, api API, name, owner string) (deleted bool, err
 		return false, fmt.Errorf("deleting log group %q: %w", name, err)
 	}
 	return true, nil
+}
+
+// FilterAPI is what FindStream needs of the client.
+type FilterAPI interface {
+	FilterLogEvents(context.Context, *cwl.FilterLogEventsInput, ...func(*cwl.Options)) (*cwl.FilterLogEventsOutput, error)
+}
+
+// FindStream finds the stream that holds an invocation's log, by the
+// "START RequestId: <id>" line Lambda writes first: "" when the group has
+// no such line (yet: CloudWatch Logs receives lines a few seconds late, so
+// it looks up to attempts times, wait apart).
+func FindStream(ctx context.Context, api FilterAPI, group, requestID string, attempts int, wait time.Duration) (string, error) {
+	for i := range max(attempts, 1) {
+		if i > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		out, err := api.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{
+			LogGroupName:  aws.String(group),
+			FilterPattern: aws.String(`"RequestId: ` + requestID + `"`),
+			Limit:         aws.Int32(1),
+		})
+		var gone *types.ResourceNotFoundException
+		if errors.As(err, &gone) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("searching log group %q for request %s: %w", group, requestID, err)
+		}
+		if len(out.Events) > 0 {
+			return aws.ToString(out.Events[0].LogStreamName), nil
+		}
+	}
+	return "", nil
 }
