@@ -339,3 +339,68 @@ func TestAccOperator_lambdaSettingsBadInput(t *testing.T) {
 		},
 	})
 }
+
+// The invocation names the stream that holds the operator's whole log: a
+// line longer than the 4 KB tail, far from the end, is read back from it
+// with the SDK.
+func TestAccInvocation_fullLogInLogStream(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	eng, wf := testName("eng"), testName("wf")
+	marker := "LONGLINE-" + testName("m")
+	src := testSource(t, map[string]string{"noisy.py": fmt.Sprintf(`def run():
+    print(%q + "x" * 6000, flush=True)
+    for i in range(200):
+        print("filler line %%03d %%s" %% (i, "y" * 60), flush=True)
+    return 1
+`, marker)})
+	ds := "data.aqueduct_invocation.run"
+	fn := testFunctionName(eng, wf, "op")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             resource.ComposeTestCheckFunc(testAccCheckPipelineGone(t, eng, bucket), testAccCheckLogGroupGone(t, func() string { return fn })),
+		Steps: []resource.TestStep{{
+			Config: testAccRunOne(eng, role, bucket, wf, src, "noisy:run", "logging = { log_retention_days = 1 }"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("op").AtMapKey("log_group"), knownvalue.StringExact("/aws/lambda/"+fn)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("op").AtMapKey("request_id"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f-]{36}$`))),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("operators").AtMapKey("op").AtMapKey("log_stream"), knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$`))),
+			},
+			Check: func(s *terraform.State) error {
+				attrs := s.RootModule().Resources[ds].Primary.Attributes
+				group, stream, reqID := attrs["operators.op.log_group"], attrs["operators.op.log_stream"], attrs["operators.op.request_id"]
+				if strings.Contains(attrs["operators.op.log_tail"], marker) {
+					return fmt.Errorf("the long line is in the 4 KB tail; the test needs it far from the end")
+				}
+				var lines []string
+				in := &cwl.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)}
+				for {
+					out, err := testClients(t).Logs.GetLogEvents(context.Background(), in)
+					if err != nil {
+						return err
+					}
+					for _, e := range out.Events {
+						lines = append(lines, aws.ToString(e.Message))
+					}
+					if in.NextToken != nil && aws.ToString(out.NextForwardToken) == *in.NextToken {
+						break
+					}
+					in.NextToken = out.NextForwardToken
+				}
+				found, start := -1, -1
+				for i, l := range lines {
+					if strings.HasPrefix(l, marker) && len(l) > 4096 {
+						found = i
+					}
+					if strings.Contains(l, "RequestId: "+reqID) && start < 0 {
+						start = i
+					}
+				}
+				if found < 0 || start < 0 || found < start || len(lines)-found < 100 {
+					return fmt.Errorf("stream %s of %s: %d lines, long line at %d, START of %s at %d", stream, group, len(lines), found, reqID, start)
+				}
+				return nil
+			},
+		}},
+	})
+}
