@@ -165,7 +165,7 @@ func TestAccOperator_lambdaSettingsInPlace(t *testing.T) {
   reserved_concurrency = 0
 `, testSubnetA, testSubnetB, testSG, testKMS2)
 	update := resource.ConfigPlanChecks{
-		PreApply:            []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
+		PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
 		PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 	}
 	c := testClients(t)
@@ -244,10 +244,10 @@ func TestAccOperator_lambdaSettingsInPlace(t *testing.T) {
 				}),
 			},
 			{
-				ResourceName:            addr,
-				ImportState:             true,
-				ImportStateId:           wf + "/train",
-				ImportStateVerify:       true,
+				ResourceName:      addr,
+				ImportState:       true,
+				ImportStateId:     wf + "/train",
+				ImportStateVerify: true,
 				// tracing_mode = "PassThrough" and no tracing_mode are the same
 				// function; import reads it as unset.
 				ImportStateVerifyIgnore: []string{"timeouts", "tracing_mode"},
