@@ -5,6 +5,8 @@
 #   scripts/tools.sh [all]          terraform (>= 1.5 from PATH, else built), tfplugindocs, aws-lambda-rie
 #   scripts/tools.sh pinned         the same, but always bin/terraform 1.5.7 (CI)
 #   scripts/tools.sh terraform | terraform-pinned | tfplugindocs | rie
+#   scripts/tools.sh golangci-lint | goreleaser | actionlint
+#   scripts/tools.sh release        golangci-lint, goreleaser and actionlint
 #   scripts/tools.sh terraform-path prints the terraform binary to test with
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,11 @@ BIN="$PWD/bin"
 TERRAFORM_VERSION=1.5.7
 TFPLUGINDOCS_VERSION=v0.25.0
 RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
+# Lint and release tools, built from the module proxy. Keep GOLANGCI_LINT_VERSION
+# equal to the one in .github/workflows/test.yml (tests/release checks it).
+GOLANGCI_LINT_VERSION=v2.15.0
+GORELEASER_VERSION=v2.15.1
+ACTIONLINT_VERSION=v1.7.12
 # terraform otherwise phones home for update checks on every run.
 export CHECKPOINT_DISABLE=1
 
@@ -83,6 +90,32 @@ tfplugindocs() {
 	GOBIN="$BIN" go install "github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs@$TFPLUGINDOCS_VERSION"
 }
 
+# gotool NAME MODULE PACKAGE VERSION installs PACKAGE@VERSION as bin/NAME,
+# unless bin/NAME was already built from MODULE at VERSION.
+gotool() {
+	local name=$1 mod=$2 pkg=$3 ver=$4 start=$SECONDS
+	if [ -x "$BIN/$name" ] && [ "$(modversion "$BIN/$name" "$mod")" = "$ver" ]; then
+		log "skip: bin/$name is already $ver"
+		return
+	fi
+	log "building $name $ver into bin/"
+	GOBIN="$BIN" go install "$pkg@$ver"
+	log "built bin/$name $ver in $((SECONDS - start))s"
+}
+
+golangci_lint() {
+	gotool golangci-lint github.com/golangci/golangci-lint/v2 \
+		github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
+}
+
+goreleaser() {
+	gotool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "$GORELEASER_VERSION"
+}
+
+actionlint() {
+	gotool actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
+}
+
 # rie builds the Runtime Interface Emulator pinned as a go tool in go.mod. It is
 # mounted into Linux containers, so it must be static (CGO off).
 rie() {
@@ -110,5 +143,9 @@ terraform-pinned) terraform_pinned ;;
 terraform-path) terraform_path ;;
 tfplugindocs) tfplugindocs ;;
 rie) rie ;;
-*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, tfplugindocs or rie" ;;
+golangci-lint) golangci_lint ;;
+goreleaser) goreleaser ;;
+actionlint) actionlint ;;
+release) golangci_lint; goreleaser; actionlint ;;
+*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, tfplugindocs, rie, golangci-lint, goreleaser, actionlint or release" ;;
 esac
