@@ -7,6 +7,7 @@
 #   scripts/tools.sh terraform | terraform-pinned | tfplugindocs | rie | tofu
 #   scripts/tools.sh tofu           bin/tofu (OpenTofu, built from the module proxy)
 #   scripts/tools.sh terraform-path prints the terraform binary to test with
+#   scripts/tools.sh path-terraform prints a terraform >= 1.5 on PATH outside bin/, or fails
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -139,8 +140,9 @@ pinned) terraform_pinned; tfplugindocs; rie ;;
 terraform) terraform_any ;;
 terraform-pinned) terraform_pinned ;;
 terraform-path) terraform_path ;;
+path-terraform) found=$(path_terraform) || die "no terraform >= 1.5 on PATH outside bin/"; printf '%s\n' "${found%% *}" ;;
 tfplugindocs) tfplugindocs ;;
 rie) rie ;;
 tofu) tofu ;;
-*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, tfplugindocs, rie or tofu" ;;
+*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, path-terraform, tfplugindocs, rie or tofu" ;;
 esac
