@@ -42,7 +42,9 @@ func TestRoleSessionIsLoggedAcrossServices(t *testing.T) {
 	if n := count(e, func(r emulator.Request) bool { return r.Operation == "CreateBucket" && r.Principal == want }); n != 1 {
 		t.Errorf("CreateBucket by %s logged %d times, want 1", want, n)
 	}
-	if n := count(e, func(r emulator.Request) bool { return r.Operation == "AssumeRole" && r.Principal == "arn:aws:iam::000000000000:root" }); n != 1 {
+	if n := count(e, func(r emulator.Request) bool {
+		return r.Operation == "AssumeRole" && r.Principal == "arn:aws:iam::000000000000:root"
+	}); n != 1 {
 		t.Errorf("AssumeRole by the root logged %d times, want 1", n)
 	}
 

@@ -364,3 +364,15 @@ func parseJWT(token string, now time.Time) (jwtClaims, *awsproto.Error) {
 	}
 	return jwtClaims{Issuer: c.Iss, Subject: c.Sub, Audience: stringOrList(c.Aud)}, nil
 }
+
+// SessionSecrets are the secret keys and session tokens of every session
+// issued so far, for tests that check no secret leaks into output or logs.
+func (s *Service) SessionSecrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, sess := range s.sessions {
+		out = append(out, sess.secret, sess.token)
+	}
+	return out
+}
