@@ -59,6 +59,18 @@
 // Lambda function is invoked asynchronously with the schedule's Input);
 // the target's role must exist in IAM and trust scheduler.amazonaws.com.
 //
+// STS issues role sessions (package iam, sts.go): AssumeRole checks that
+// the role exists and that its trust policy allows the caller (an AWS
+// principal: "*", the account, its root, the caller's ARN or, for a role
+// session, its role) with sts:ExternalId; AssumeRoleWithWebIdentity reads
+// the token's iss, aud, sub and exp and matches a Federated principal
+// (arn:aws:iam::000000000000:oidc-provider/<issuer>) and conditions on
+// <issuer>:aud and <issuer>:sub. Conditions support StringEquals,
+// StringNotEquals, StringEqualsIgnoreCase, StringLike and StringNotLike; a
+// statement with another operator never matches. Limits: JWT signatures
+// are not verified, sessions live in memory only (a restart forgets them),
+// and session policies, session tags and role permissions are not enforced.
+//
 // Faults answer with each service's own errors, the Throttle and Failure of
 // its table, which the SDK's standard retryer retries: Lambda
 // TooManyRequestsException 429 and ServiceException 500, ECR

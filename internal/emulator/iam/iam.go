@@ -1,6 +1,8 @@
 // Package iam emulates the IAM and STS calls the provider makes, over the
 // awsQuery protocol the aws-sdk-go-v2 iam and sts clients speak: form-encoded
-// requests, XML responses.
+// requests, XML responses. STS's AssumeRole and AssumeRoleWithWebIdentity
+// evaluate the role's trust policy (trust.go) and issue role sessions that
+// later requests are recognized by (sts.go, Caller).
 //
 // IAM and STS each declare one awsproto table (newIAMAPI, newSTSAPI): a row
 // per Action, a handler whose input type names the form parameters
