@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	emuiam "github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
+	emuiam "github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
 )
 
 func TestLoad_retryMode(t *testing.T) {
