@@ -87,7 +87,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.Fault != "" {
 		attrs = append(attrs, slog.String("fault", req.Fault))
 	}
-	if req.Principal != "" {
+	if strings.Contains(req.Principal, ":assumed-role/") {
 		attrs = append(attrs, slog.String("principal", req.Principal))
 	}
 	e.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
