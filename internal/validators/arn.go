@@ -38,6 +38,6 @@ func (v arnValidator) ValidateString(ctx context.Context, req validator.StringRe
 	}
 	if !ok {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid ARN",
-			fmt.Sprintf("%q is not an IAM %s ARN: %s.", raw, v.resourceType, v.Description(ctx)))
+			fmt.Sprintf("%s = %q is not an IAM %s ARN: %s.", req.Path, raw, v.resourceType, v.Description(ctx)))
 	}
 }

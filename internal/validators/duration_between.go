@@ -31,10 +31,10 @@ func (v durationBetween) ValidateString(ctx context.Context, req validator.Strin
 	switch {
 	case err != nil:
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
-			fmt.Sprintf("%q is not a duration: %s.", raw, v.Description(ctx)))
+			fmt.Sprintf("%s = %q is not a duration: %s.", req.Path, raw, v.Description(ctx)))
 	case d < v.min || d > v.max:
 		resp.Diagnostics.AddAttributeError(req.Path, "Duration out of range",
-			fmt.Sprintf("%q is %s; the allowed range is %s to %s.", raw, short(d), short(v.min), short(v.max)))
+			fmt.Sprintf("%s = %q is %s; the allowed range is %s to %s.", req.Path, raw, short(d), short(v.min), short(v.max)))
 	}
 }
 
