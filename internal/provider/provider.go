@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"os"
 	"sync"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/images"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -36,17 +38,19 @@ type aqueductProvider struct {
 
 // providerModel is the provider block.
 type providerModel struct {
-	Region                 types.String    `tfsdk:"region"`
-	Profile                types.String    `tfsdk:"profile"`
-	SharedConfigFiles      types.List      `tfsdk:"shared_config_files"`
-	SharedCredentialsFiles types.List      `tfsdk:"shared_credentials_files"`
-	AccessKey              types.String    `tfsdk:"access_key"`
-	SecretKey              types.String    `tfsdk:"secret_key"`
-	Token                  types.String    `tfsdk:"token"`
-	MaxRetries             types.Int64     `tfsdk:"max_retries"`
-	Endpoints              *endpointsModel `tfsdk:"endpoints"`
-	S3UsePathStyle         types.Bool      `tfsdk:"s3_use_path_style"`
-	DockerHost             types.String    `tfsdk:"docker_host"`
+	Region                 types.String      `tfsdk:"region"`
+	Profile                types.String      `tfsdk:"profile"`
+	SharedConfigFiles      types.List        `tfsdk:"shared_config_files"`
+	SharedCredentialsFiles types.List        `tfsdk:"shared_credentials_files"`
+	AccessKey              types.String      `tfsdk:"access_key"`
+	SecretKey              types.String      `tfsdk:"secret_key"`
+	Token                  types.String      `tfsdk:"token"`
+	MaxRetries             types.Int64       `tfsdk:"max_retries"`
+	Endpoints              *endpointsModel   `tfsdk:"endpoints"`
+	S3UsePathStyle         types.Bool        `tfsdk:"s3_use_path_style"`
+	DockerHost             types.String      `tfsdk:"docker_host"`
+	DefaultTags            *defaultTagsModel `tfsdk:"default_tags"`
+	IgnoreTags             *ignoreTagsModel  `tfsdk:"ignore_tags"`
 }
 
 type endpointsModel struct {
@@ -62,6 +66,8 @@ type endpointsModel struct {
 // ProviderData is what Configure hands every resource and data source.
 type ProviderData struct {
 	AWS *awsconfig.Clients
+	// Tags are default_tags and ignore_tags.
+	Tags *tags.Config
 	// Docker returns the Docker client, made on first use so that plan,
 	// refresh and the data source never need a Docker engine.
 	Docker func() (client.APIClient, error)
@@ -150,6 +156,7 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 		},
 	}
+	maps.Copy(resp.Schema.Blocks, tagsBlocks())
 }
 
 func (p *aqueductProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -194,6 +201,11 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 		return
 	}
 
+	tagCfg := tagsConfig(ctx, m.DefaultTags, m.IgnoreTags, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
 	clients, err := awsconfig.Load(ctx, s)
 	if err != nil {
 		attr := "region"
@@ -205,7 +217,7 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	}
 
 	dockerHost := m.DockerHost.ValueString()
-	data := &ProviderData{AWS: clients, Docker: lazyDocker(dockerHost)}
+	data := &ProviderData{AWS: clients, Tags: tagCfg, Docker: lazyDocker(dockerHost)}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
