@@ -320,3 +320,84 @@ func TestAccTags_badTagsFailAtPlan(t *testing.T) {
 		},
 	})
 }
+
+// A schedule's tags go on its state machine, in place; the schedule itself
+// takes none (EventBridge Scheduler tags schedule groups only).
+func TestAccTags_scheduleStateMachine(t *testing.T) {
+	testAccPreCheck(t)
+	role, bucket := testFixtures(t)
+	orch := testOrchestrationRole(t)
+	eng, wf := testName("eng"), testName("wf")
+	src := testSource(t, map[string]string{"a.py": "def run():\n    return 1\n"})
+	ops := fmt.Sprintf(`
+provider "aqueduct" {
+  default_tags {
+    tags = { env = "dev" }
+  }
+}
+
+resource "aqueduct_operator" "a" {
+  workflow_id = aqueduct_workflow.test.id
+  name        = "a"
+  source      = var.src
+  function    = "a:run"
+  base_image  = %s
+  memory      = 256
+}
+`, hcl(testLocalBaseImage))
+	cfg := func(team string) string {
+		return testAccScheduledPipeline(eng, role, orch, bucket, wf, src, ops, `
+resource "aqueduct_schedule" "nightly" {
+  name                = "nightly"
+  artifacts           = [aqueduct_operator.a.artifact]
+  schedule_expression = "rate(1 day)"
+  tags                = { team = "`+team+`" }
+}
+`)
+	}
+	addr := "aqueduct_schedule.nightly"
+	machine := testScheduleMachine(testScheduleID(eng, wf, "nightly"))
+	machineHas := func(want map[string]string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			out, err := testClients(t).SFN.ListTagsForResource(context.Background(), &sfn.ListTagsForResourceInput{ResourceArn: aws.String(machine)})
+			if err != nil {
+				return err
+			}
+			got := map[string]string{}
+			for _, tag := range out.Tags {
+				got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+			}
+			if got["aqueduct:kind"] != "schedule" {
+				return fmt.Errorf("the provider's own tags are gone: %v", got)
+			}
+			return testHas("schedule state machine", got, want)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckNoStateMachines(t, eng),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("ml"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"env": knownvalue.StringExact("dev"), "team": knownvalue.StringExact("ml"),
+					})),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:            machineHas(map[string]string{"env": "dev", "team": "ml"}),
+			},
+			{
+				Config:           cfg("research"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)}},
+				Check:            machineHas(map[string]string{"env": "dev", "team": "research"}),
+			},
+			{
+				ResourceName:            addr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
+}
