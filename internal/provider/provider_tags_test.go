@@ -316,7 +316,7 @@ func TestAccTags_badTagsFailAtPlan(t *testing.T) {
     tags = { "aqueduct:engine" = "x" }
   }
 }
-`, "", `(?s)default_tags.*"aqueduct:engine"\s+starts\s+with\s+"aqueduct:"`),
+`, "", `(?s)Invalid tag.*tags = \{ "aqueduct:engine" = "x" \}.*"aqueduct:engine"\s+starts\s+with\s+"aqueduct:"`),
 		},
 	})
 }
