@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ type operatorModel struct {
 	Tags               types.Map         `tfsdk:"tags"`
 	TagsAll            types.Map         `tfsdk:"tags_all"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
+	lambdaSettingsModel
 }
 
 // Private state keys.
@@ -293,6 +295,7 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+	maps.Copy(resp.Schema.Attributes, lambdaSettingsAttributes())
 }
 
 func (r *operatorResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -331,7 +334,7 @@ func diff(ctx context.Context, plan, state *operatorModel) changes {
 	return changes{
 		code: plan.ImageURI.IsUnknown() || !plan.ImageURI.Equal(state.ImageURI) || !plan.Architecture.Equal(state.Architecture),
 		config: !memEqual || d.HasError() || !plan.Timeout.Equal(state.Timeout) || !plan.EphemeralStorage.Equal(state.EphemeralStorage) ||
-			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN),
+			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN) || plan.changed(&state.lambdaSettingsModel),
 		tags: !plan.TagsAll.Equal(state.TagsAll),
 	}
 }
@@ -369,6 +372,7 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	} else {
 		plan.FunctionName = types.StringUnknown()
 	}
+	plan.planLogGroup(plan.FunctionName)
 	if plan.BaseImage.IsUnknown() && !plan.PythonVersion.IsUnknown() {
 		plan.BaseImage = types.StringValue(build.DefaultBaseImage(plan.PythonVersion.ValueString()))
 	}
@@ -648,6 +652,10 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	plan.RoleARN = types.StringValue(t.engine.RoleARN)
+	// The log group first, so the function's first lines keep its retention.
+	if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
 	var fn *lambdafn.Function
 	if existing != nil {
 		fn, err = r.converge(ctx, fns, existing, cfg)
@@ -713,8 +721,9 @@ func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel,
 		Architecture: m.Architecture.ValueString(),
 		Environment:  stringMap(ctx, m.Environment, diags),
 		// The whole map also tags the function's other objects (its log group).
-		Tags:    tags.With(naming.FunctionTags(t.engine.Name, t.op), tagsall.Values(ctx, m.TagsAll, diags)),
-		KeepTag: r.data.Tags.Ignored,
+		Tags:     tags.With(naming.FunctionTags(t.engine.Name, t.op), tagsall.Values(ctx, m.TagsAll, diags)),
+		KeepTag:  r.data.Tags.Ignored,
+		Settings: m.settings(ctx, diags),
 	}
 }
 
@@ -904,6 +913,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if mb, _ := state.Memory.MB(); state.Memory.IsNull() || mb != int64(fn.MemoryMB) {
 		state.Memory = memorytype.NewMemoryMB(int64(fn.MemoryMB))
 	}
+	state.readSettings(ctx, fn, r.readLogGroup(ctx, e.Region, op, fn.Name, &resp.Diagnostics), &resp.Diagnostics)
 	state.Timeout = types.Int64Value(int64(fn.TimeoutS))
 	state.EphemeralStorage = types.Int64Value(int64(fn.EphemeralMB))
 	state.Architecture = types.StringValue(fn.Architecture)
@@ -971,6 +981,12 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Tags reach the log group too, so a tags-only change updates it.
+	if ch.config || ch.tags {
+		if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	var fn *lambdafn.Function
 	var err error
 	// A planned image is pushed to the function even when the digest is the
@@ -1029,6 +1045,9 @@ func (r *operatorResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	if err := r.data.lambda(op.Workflow.Engine.Region).Delete(ctx, state.FunctionName.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the Lambda function", err.Error())
+		return
+	}
+	if r.deleteLogGroup(ctx, op.Workflow.Engine.Region, op, state.FunctionName.ValueString(), &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
 	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
