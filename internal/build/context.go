@@ -64,7 +64,11 @@ func contextEntries(spec Spec) ([]entry, error) {
 		memEntry(contextRuntime, runtime.Script),
 		{name: contextSourceDir, kind: kindDir, mode: 0o755},
 	}
-	if req := spec.requirementsTxt(); req != nil {
+	req, err := spec.requirementsTxt()
+	if err != nil {
+		return nil, err
+	}
+	if req != nil {
 		entries = append(entries, memEntry(contextRequirements, req))
 	}
 	src, err := sourceEntries(spec.SourceDir)
