@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/runtime"
 )
@@ -36,8 +37,20 @@ func Dockerfile(spec Spec) []byte {
 		// Requirements before the source, so a code change reuses the
 		// installed-packages layer.
 		fmt.Fprintf(&b, "COPY %s %s\n", contextRequirements, requirementsPath)
-		fmt.Fprintf(&b, "RUN PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 "+
-			"python3 -m pip install --no-cache-dir -r %s --target %s\n", requirementsPath, TaskRoot)
+		b.WriteString("RUN ")
+		// Secrets are BuildKit mounts, read only by this step; the
+		// command names them, it never holds their values.
+		var env strings.Builder
+		for _, sec := range sortedSecrets(spec.Secrets) {
+			fmt.Fprintf(&b, "--mount=type=secret,id=%s,required=true ", sec.Name)
+			if sec.Env != "" {
+				fmt.Fprintf(&env, "%s=\"$(cat %s%s)\" ", sec.Name, secretsDir, sec.Name)
+			} else {
+				fmt.Fprintf(&env, "%s=%s%s ", sec.Name, secretsDir, sec.Name)
+			}
+		}
+		fmt.Fprintf(&b, "%sPIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 "+
+			"python3 -m pip install --no-cache-dir -r %s --target %s\n", env.String(), requirementsPath, TaskRoot)
 	}
 	fmt.Fprintf(&b, "COPY %s/ %s/\n", contextSourceDir, TaskRoot)
 	fmt.Fprintf(&b, "COPY %s %s\n", contextRuntime, RuntimePath)

@@ -67,9 +67,14 @@ type Spec struct {
 	// relative to it; it excludes Requirements. Its content is installed as
 	// it is ("-r"/"-c" includes and relative paths in it are not followed).
 	RequirementsFile string
-	PythonVersion    string // e.g. "3.12"
-	BaseImage        string // defaults to AWS's Lambda Python image for PythonVersion
-	Architecture     string // "x86_64" (default, as in Lambda) or "arm64"
+	// Secrets reach the pip install step only, through BuildKit secret
+	// mounts (secrets.go); SecretsVersion is hashed in their stead, so
+	// bumping it rebuilds with new values.
+	Secrets        []Secret
+	SecretsVersion string
+	PythonVersion  string // e.g. "3.12"
+	BaseImage      string // defaults to AWS's Lambda Python image for PythonVersion
+	Architecture   string // "x86_64" (default, as in Lambda) or "arm64"
 }
 
 // DefaultBaseImage is AWS's Lambda Python base image for a Python version.
@@ -144,6 +149,9 @@ func (s Spec) normalized() (Spec, error) {
 		if _, err := CheckRequirementsFile(s.SourceDir, s.RequirementsFile); err != nil {
 			return s, err
 		}
+	}
+	if err := checkSecrets(s); err != nil {
+		return s, err
 	}
 	s = s.withDefaults()
 	if _, err := reference.ParseNormalizedNamed(s.BaseImage); err != nil {

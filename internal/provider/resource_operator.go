@@ -308,6 +308,8 @@ func (m *operatorModel) spec(ctx context.Context, diags *diag.Diagnostics) build
 		Function:         m.Function.ValueString(),
 		Requirements:     reqs,
 		RequirementsFile: m.RequirementsFile.ValueString(),
+		Secrets:          m.buildSecrets(ctx, diags),
+		SecretsVersion:   m.BuildSecretsVersion.ValueString(),
 		PythonVersion:    m.PythonVersion.ValueString(),
 		BaseImage:        m.BaseImage.ValueString(),
 		Architecture:     m.Architecture.ValueString(),
@@ -371,10 +373,9 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 
 	knowable := !plan.Source.IsUnknown() && !plan.Function.IsUnknown() && !plan.Requirements.IsUnknown() &&
 		!plan.PythonVersion.IsUnknown() && !plan.BaseImage.IsUnknown() && !plan.Architecture.IsUnknown() &&
-		!plan.RequirementsFile.IsUnknown()
-	if knowable && !plan.RequirementsFile.IsNull() {
-		if _, err := build.CheckRequirementsFile(plan.Source.ValueString(), plan.RequirementsFile.ValueString()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("requirements_file"), "Unusable requirements file", err.Error())
+		!plan.RequirementsFile.IsUnknown() && !plan.BuildSecrets.IsUnknown() && !plan.BuildSecretsVersion.IsUnknown()
+	if knowable {
+		if plan.checkBuildInputs(&resp.Diagnostics); resp.Diagnostics.HasError() {
 			return
 		}
 	}
@@ -764,29 +765,31 @@ func (r *operatorResource) writeManifest(ctx context.Context, t *target, m *oper
 		inputs[i], inputLineages[i] = a.Operator.Name, a.Lineage
 	}
 	manifest := artifacts.OperatorManifest{
-		Name:             t.op.Name,
-		Workflow:         t.op.Workflow.Name,
-		FunctionName:     m.FunctionName.ValueString(),
-		ImageURI:         m.ImageURI.ValueString(),
-		SourceHash:       m.SourceHash.ValueString(),
-		Function:         m.Function.ValueString(),
-		Inputs:           inputs,
-		InputLineages:    inputLineages,
-		MemoryMB:         mb,
-		TimeoutS:         m.Timeout.ValueInt64(),
-		EphemeralMB:      m.EphemeralStorage.ValueInt64(),
-		RoleARN:          t.engine.RoleARN,
-		EnvironmentHMAC:  envHMAC,
-		ReplacesImage:    replaces,
-		Memory:           m.Memory.ValueString(),
-		Source:           m.Source.ValueString(),
-		Requirements:     spec.Requirements,
-		RequirementsFile: spec.RequirementsFile,
-		PythonVersion:    m.PythonVersion.ValueString(),
-		BaseImage:        m.BaseImage.ValueString(),
-		Architecture:     m.Architecture.ValueString(),
-		KeepImage:        m.KeepImageOnDestroy.ValueBool(),
-		Retry:            retryPolicy(ctx, m.Retry, diags),
+		Name:                t.op.Name,
+		Workflow:            t.op.Workflow.Name,
+		FunctionName:        m.FunctionName.ValueString(),
+		ImageURI:            m.ImageURI.ValueString(),
+		SourceHash:          m.SourceHash.ValueString(),
+		Function:            m.Function.ValueString(),
+		Inputs:              inputs,
+		InputLineages:       inputLineages,
+		MemoryMB:            mb,
+		TimeoutS:            m.Timeout.ValueInt64(),
+		EphemeralMB:         m.EphemeralStorage.ValueInt64(),
+		RoleARN:             t.engine.RoleARN,
+		EnvironmentHMAC:     envHMAC,
+		ReplacesImage:       replaces,
+		Memory:              m.Memory.ValueString(),
+		Source:              m.Source.ValueString(),
+		Requirements:        spec.Requirements,
+		RequirementsFile:    spec.RequirementsFile,
+		BuildSecrets:        manifestSecrets(spec.Secrets),
+		BuildSecretsVersion: spec.SecretsVersion,
+		PythonVersion:       m.PythonVersion.ValueString(),
+		BaseImage:           m.BaseImage.ValueString(),
+		Architecture:        m.Architecture.ValueString(),
+		KeepImage:           m.KeepImageOnDestroy.ValueBool(),
+		Retry:               retryPolicy(ctx, m.Retry, diags),
 	}
 	if !m.FunctionARN.IsUnknown() {
 		manifest.FunctionARN = m.FunctionARN.ValueString()
@@ -864,7 +867,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		state.SourceHash = types.StringValue(m.SourceHash)
 		state.KeepImageOnDestroy = types.BoolValue(m.KeepImage)
 		state.Retry = retryObject(ctx, m.Retry, &resp.Diagnostics)
-		state.RequirementsFile = optionalString(m.RequirementsFile, state.RequirementsFile)
+		state.setFromManifest(ctx, &m, &resp.Diagnostics)
 		if len(m.Requirements) > 0 || !state.Requirements.IsNull() {
 			// Non-nil: a nil slice is a null list, a diff from `requirements = []` forever.
 			reqs, d := types.ListValueFrom(ctx, types.StringType, append([]string{}, m.Requirements...))
