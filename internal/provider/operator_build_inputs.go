@@ -2,11 +2,11 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -70,7 +70,6 @@ func buildInputAttributes() map[string]schema.Attribute {
 						Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 					},
 				},
-				Validators: []validator.Object{objectvalidator.ExactlyOneOf(path.MatchRelative().AtName("env"), path.MatchRelative().AtName("file"))},
 			},
 			Validators: []validator.Map{
 				mapvalidator.SizeAtMost(20),
@@ -93,6 +92,19 @@ func (m *operatorModel) checkBuildInputs(diags *diag.Diagnostics) {
 	if !m.RequirementsFile.IsNull() {
 		if _, err := build.CheckRequirementsFile(m.Source.ValueString(), m.RequirementsFile.ValueString()); err != nil {
 			diags.AddAttributeError(path.Root("requirements_file"), "Unusable requirements file", err.Error())
+		}
+	}
+	var secrets map[string]buildSecretModel
+	if !m.BuildSecrets.IsNull() && !m.BuildSecrets.IsUnknown() {
+		diags.Append(m.BuildSecrets.ElementsAs(context.Background(), &secrets, false)...)
+	}
+	for name, s := range secrets {
+		if s.Env.IsUnknown() || s.File.IsUnknown() {
+			continue
+		}
+		if s.Env.IsNull() == s.File.IsNull() {
+			diags.AddAttributeError(path.Root("build_secrets").AtMapKey(name), "Invalid build secret",
+				fmt.Sprintf("build secret %q needs exactly one of env (an environment variable of the Terraform process) or file (a path on this machine).", name))
 		}
 	}
 	if !m.BuildSecrets.IsNull() && m.Requirements.IsNull() && m.RequirementsFile.IsNull() {

@@ -61,11 +61,10 @@ func TestAccOperator_buildInputsBadInputFailsAtPlan(t *testing.T) {
 			step(`requirements_file = "escape.txt"`, `(?s)requirements_file.*"escape.txt"\s+is\s+a\s+symbolic\s+link\s+to\s+.*outside\s+the\s+operator's\s+source`),
 			step(`requirements_file = "requirements.txt"
   requirements = ["y"]`, `(?s)requirements_file.*cannot\s+be\s+configured\s+together|Invalid Attribute Combination`),
-			step(`python_version = "3.8"
-  base_image = null`, `(?s)python_version.*"3.8"\s+is\s+not\s+a\s+Python\s+version\s+AWS\s+Lambda.*3.12,\s+3.13,\s+3.14`),
+			step(`python_version = "3.8"`, `(?s)python_version.*"3.8"\s+is\s+not\s+a\s+Python\s+version\s+AWS\s+Lambda.*3.12,\s+3.13,\s+3.14`),
 			step(`build_secrets = { PIP_INDEX_URL = { env = "X" } }`, `(?s)build_secrets.*neither\s+requirements\s+nor\s+requirements_file`),
 			step(`requirements_file = "requirements.txt"
-  build_secrets = { PIP_INDEX_URL = { env = "X", file = "/y" } }`, `(?s)build_secrets.*Invalid Attribute Combination`),
+  build_secrets = { PIP_INDEX_URL = { env = "X", file = "/y" } }`, `(?s)build_secrets.*"PIP_INDEX_URL"\s+needs\s+exactly\s+one\s+of\s+env`),
 			step(`requirements_file = "requirements.txt"
   build_secrets = { "1BAD" = { env = "X" } }`, `(?s)build_secrets.*environment\s+variable\s+name`),
 		},
