@@ -2,7 +2,11 @@
 // (Lambda, ECR and its registry, S3, IAM, STS, Step Functions, EventBridge
 // Scheduler) on one HTTP address, over their real wire protocols, so
 // unchanged aws-sdk-go-v2 clients reach it through an endpoint override. It
-// accepts any credentials; the account is 000000000000.
+// accepts any credentials, without checking signatures, as the account
+// 000000000000's root; the exception is a role session STS issued
+// (AssumeRole, AssumeRoleWithWebIdentity): requests signed with its key are
+// that session (the request log's Principal), and an unknown or expired
+// session token is refused with InvalidClientTokenId or ExpiredToken.
 //
 // Every service declares one table of operations, an awsproto.API (ECR
 // declares two: its API and its registry). A row is the operation's name,
@@ -54,6 +58,18 @@
 // emulated services by the target ARN's service (scheduler_wiring.go: a
 // Lambda function is invoked asynchronously with the schedule's Input);
 // the target's role must exist in IAM and trust scheduler.amazonaws.com.
+//
+// STS issues role sessions (package iam, sts.go): AssumeRole checks that
+// the role exists and that its trust policy allows the caller (an AWS
+// principal: "*", the account, its root, the caller's ARN or, for a role
+// session, its role) with sts:ExternalId; AssumeRoleWithWebIdentity reads
+// the token's iss, aud, sub and exp and matches a Federated principal
+// (arn:aws:iam::000000000000:oidc-provider/<issuer>) and conditions on
+// <issuer>:aud and <issuer>:sub. Conditions support StringEquals,
+// StringNotEquals, StringEqualsIgnoreCase, StringLike and StringNotLike; a
+// statement with another operator never matches. Limits: JWT signatures
+// are not verified, sessions live in memory only (a restart forgets them),
+// and session policies, session tags and role permissions are not enforced.
 //
 // Faults answer with each service's own errors, the Throttle and Failure of
 // its table, which the SDK's standard retryer retries: Lambda
@@ -270,6 +286,10 @@ func (e *Emulator) Faults() Faults { return e.faults.get() }
 
 // SetFaults replaces the fault settings.
 func (e *Emulator) SetFaults(f Faults) error { return e.faults.set(f) }
+
+// SessionSecrets are the secret keys and session tokens of the role
+// sessions STS has issued, for tests that check they leak nowhere.
+func (e *Emulator) SessionSecrets() []string { return e.iam.SessionSecrets() }
 
 // Requests returns the latest handled requests, oldest first.
 func (e *Emulator) Requests() []Request { return e.requests.all() }

@@ -47,6 +47,7 @@ type providerModel struct {
 	Endpoints              *endpointsModel `tfsdk:"endpoints"`
 	S3UsePathStyle         types.Bool      `tfsdk:"s3_use_path_style"`
 	DockerHost             types.String    `tfsdk:"docker_host"`
+	connectionModel                        // provider_connection.go
 }
 
 type endpointsModel struct {
@@ -124,7 +125,8 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"max_retries": schema.Int64Attribute{
 				Optional:            true,
-				MarkdownDescription: "Maximum attempts per AWS API call, including the first, for throttling and transient errors. Defaults to `AWS_MAX_ATTEMPTS`, else 25 as in the AWS provider.",
+				MarkdownDescription: "Maximum attempts per AWS API call, including the first, for throttling and transient errors, 1 to 100. Defaults to `AWS_MAX_ATTEMPTS`, else 25 as in the AWS provider.",
+				Validators:          maxRetriesValidators(),
 			},
 			"s3_use_path_style": schema.BoolAttribute{
 				Optional:            true,
@@ -150,6 +152,12 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 		},
 	}
+	for k, a := range connectionAttributes() {
+		resp.Schema.Attributes[k] = a
+	}
+	for k, b := range connectionBlocks() {
+		resp.Schema.Blocks[k] = b
+	}
 }
 
 func (p *aqueductProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -167,6 +175,10 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 				"The provider cannot be configured with a value known only after apply. Set `"+attr+"` to a literal or a variable, or leave it out to use the environment.")
 		}
 	}
+	for _, p := range m.unknown() {
+		resp.Diagnostics.AddAttributeError(p, "Unknown provider configuration value",
+			"The provider cannot be configured with a value known only after apply. Set it to a literal or a variable.")
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -183,6 +195,7 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	resp.Diagnostics.Append(m.SharedConfigFiles.ElementsAs(ctx, &s.SharedConfigFiles, false)...)
 	resp.Diagnostics.Append(m.SharedCredentialsFiles.ElementsAs(ctx, &s.SharedCredentialsFiles, false)...)
+	resp.Diagnostics.Append(m.settings(ctx, &s)...)
 	if e := m.Endpoints; e != nil {
 		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler} {
 			if v.ValueString() != "" {
