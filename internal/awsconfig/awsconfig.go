@@ -78,11 +78,11 @@ type Clients struct {
 	// is EventBridge Scheduler, which starts them on a schedule.
 	SFN       *sfn.Client
 	Scheduler *scheduler.Client
-	// Logs is CloudWatch Logs, which keeps the functions' log groups.
-	Logs *cloudwatchlogs.Client
 	// Transport is the HTTP transport the clients use (custom CA bundle,
 	// proxies), for the provider's other HTTP traffic: the image registry.
 	Transport http.RoundTripper
+	// Logs is CloudWatch Logs, which keeps the functions' log groups.
+	Logs *cloudwatchlogs.Client
 
 	settings Settings
 	mu       sync.Mutex

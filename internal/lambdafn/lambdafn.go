@@ -272,6 +272,9 @@ func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error
 	if err := c.syncTags(ctx, fn, cfg.Tags, cfg.KeepTag); err != nil {
 		return nil, err
 	}
+	if err := c.syncConcurrency(ctx, fn, cfg.ReservedConcurrency); err != nil {
+		return nil, err
+	}
 	return fn, nil
 }
 
@@ -283,9 +286,6 @@ func (c *Client) Retag(ctx context.Context, cfg Config) (*Function, error) {
 		return nil, err
 	}
 	if err := c.syncTags(ctx, fn, cfg.Tags, cfg.KeepTag); err != nil {
-		return nil, err
-	}
-	if err := c.syncConcurrency(ctx, fn, cfg.ReservedConcurrency); err != nil {
 		return nil, err
 	}
 	return fn, nil
