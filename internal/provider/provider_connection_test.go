@@ -412,6 +412,11 @@ func TestAccProvider_secretsNeverInOutputOrLogs(t *testing.T) {
 	_, roleARN := testRole(t, testOIDCTrust())
 	eng := testName("eng")
 	cfg := fmt.Sprintf(`
+terraform {
+  required_providers {
+    aqueduct = { source = "aqueduct/aqueduct" }
+  }
+}
 variable "token" {
   type      = string
   sensitive = true
@@ -427,15 +432,15 @@ provider "aqueduct" {
 	logPath := filepath.Join(t.TempDir(), "trace.log")
 	good, wrong := testOIDCToken("sts.amazonaws.com"), testOIDCToken("someone-else")
 	w.Env = append(w.Env, "TF_LOG=trace", "TF_LOG_PATH="+logPath, "TF_VAR_token="+good)
-	out := w.Must("apply", "-auto-approve", "-input=false")
+	out := w.Must("apply", "-auto-approve", "-input=false", "-no-color")
 	failEnv := append(append([]string(nil), w.Env...), "TF_VAR_token="+wrong)
 	w.Env, failEnv = failEnv, w.Env
-	failed, code := w.Run("plan", "-input=false", "-refresh=true")
+	failed, code := w.Run("plan", "-input=false", "-no-color")
 	w.Env = failEnv
 	if code == 0 || !strings.Contains(failed, "AccessDenied") {
 		t.Errorf("plan with a token of the wrong audience: exit %d\n%s", code, failed)
 	}
-	out += failed + w.Must("destroy", "-auto-approve", "-input=false")
+	out += failed + w.Must("destroy", "-auto-approve", "-input=false", "-no-color")
 
 	logText, err := os.ReadFile(logPath)
 	if err != nil || len(logText) == 0 {
