@@ -32,6 +32,9 @@ type Config struct {
 	// Tags is the full set of tags: on update, tags not listed are removed
 	// (except AWS's own aws:* tags).
 	Tags map[string]string
+	// KeepTag, when set, says which tags missing from Tags an update leaves
+	// on the function: those another tool manages (ignore_tags).
+	KeepTag func(key string) bool
 }
 
 // Function is a function as GetFunction reports it.
@@ -244,15 +247,28 @@ func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error
 		return nil, err
 	}
 	fn := toFunction(out)
-	if err := c.syncTags(ctx, fn, cfg.Tags); err != nil {
+	if err := c.syncTags(ctx, fn, cfg.Tags, cfg.KeepTag); err != nil {
+		return nil, err
+	}
+	return fn, nil
+}
+
+// Retag brings the function's tags in line with cfg.Tags (and cfg.KeepTag)
+// and changes nothing else: tags alone never need a configuration update.
+func (c *Client) Retag(ctx context.Context, cfg Config) (*Function, error) {
+	fn, err := c.Get(ctx, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.syncTags(ctx, fn, cfg.Tags, cfg.KeepTag); err != nil {
 		return nil, err
 	}
 	return fn, nil
 }
 
 // syncTags makes fn's tags equal to want and records the result in fn.
-func (c *Client) syncTags(ctx context.Context, fn *Function, want map[string]string) error {
-	add, remove := diffTags(fn.Tags, want)
+func (c *Client) syncTags(ctx context.Context, fn *Function, want map[string]string, keep func(string) bool) error {
+	add, remove := diffTags(fn.Tags, want, keep)
 	if len(add) > 0 {
 		err := c.call(ctx, fn.Name, retryThrottle|retryConflict, func() error {
 			_, err := c.api.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(fn.ARN), Tags: add})
@@ -355,8 +371,9 @@ func toFunction(out *lambda.GetFunctionOutput) *Function {
 }
 
 // diffTags returns the tags to set and the keys to remove to turn have into
-// want. AWS's own aws:* tags cannot be removed and are left alone.
-func diffTags(have, want map[string]string) (add map[string]string, remove []string) {
+// want. AWS's own aws:* tags cannot be removed and are left alone, as are
+// those keep says to keep.
+func diffTags(have, want map[string]string, keep func(string) bool) (add map[string]string, remove []string) {
 	for k, v := range want {
 		if hv, ok := have[k]; !ok || hv != v {
 			if add == nil {
@@ -366,7 +383,7 @@ func diffTags(have, want map[string]string) (add map[string]string, remove []str
 		}
 	}
 	for k := range have {
-		if _, ok := want[k]; !ok && !isAWSTag(k) {
+		if _, ok := want[k]; !ok && !isAWSTag(k) && (keep == nil || !keep(k)) {
 			remove = append(remove, k)
 		}
 	}

@@ -278,8 +278,11 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	case prepared.Reused != nil:
 		rec = prepared.Reused
 	case executor == executorStepFunctions:
-		runner := &sfnrun.Runner{API: d.data.AWS.ForRegion(e.Region).SFN, Store: store, Target: d.data.sfnTarget(e, wf), Verify: inv.Verify}
-		rec, err = runner.Run(ctx, prepared)
+		var target sfnrun.Target
+		if target, err = d.data.runsTarget(ctx, e, wf); err == nil {
+			runner := &sfnrun.Runner{API: d.data.AWS.ForRegion(e.Region).SFN, Store: store, Target: target, Verify: inv.Verify}
+			rec, err = runner.Run(ctx, prepared)
+		}
 	default:
 		rec, err = prepared.Execute(ctx, store, inv)
 	}

@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"os"
 	"sync"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/images"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -36,18 +38,20 @@ type aqueductProvider struct {
 
 // providerModel is the provider block.
 type providerModel struct {
-	Region                 types.String    `tfsdk:"region"`
-	Profile                types.String    `tfsdk:"profile"`
-	SharedConfigFiles      types.List      `tfsdk:"shared_config_files"`
-	SharedCredentialsFiles types.List      `tfsdk:"shared_credentials_files"`
-	AccessKey              types.String    `tfsdk:"access_key"`
-	SecretKey              types.String    `tfsdk:"secret_key"`
-	Token                  types.String    `tfsdk:"token"`
-	MaxRetries             types.Int64     `tfsdk:"max_retries"`
-	Endpoints              *endpointsModel `tfsdk:"endpoints"`
-	S3UsePathStyle         types.Bool      `tfsdk:"s3_use_path_style"`
-	DockerHost             types.String    `tfsdk:"docker_host"`
-	connectionModel                        // provider_connection.go
+	Region                 types.String      `tfsdk:"region"`
+	Profile                types.String      `tfsdk:"profile"`
+	SharedConfigFiles      types.List        `tfsdk:"shared_config_files"`
+	SharedCredentialsFiles types.List        `tfsdk:"shared_credentials_files"`
+	AccessKey              types.String      `tfsdk:"access_key"`
+	SecretKey              types.String      `tfsdk:"secret_key"`
+	Token                  types.String      `tfsdk:"token"`
+	MaxRetries             types.Int64       `tfsdk:"max_retries"`
+	Endpoints              *endpointsModel   `tfsdk:"endpoints"`
+	S3UsePathStyle         types.Bool        `tfsdk:"s3_use_path_style"`
+	DockerHost             types.String      `tfsdk:"docker_host"`
+	DefaultTags            *defaultTagsModel `tfsdk:"default_tags"`
+	IgnoreTags             *ignoreTagsModel  `tfsdk:"ignore_tags"`
+	connectionModel                          // provider_connection.go
 }
 
 type endpointsModel struct {
@@ -63,6 +67,8 @@ type endpointsModel struct {
 // ProviderData is what Configure hands every resource and data source.
 type ProviderData struct {
 	AWS *awsconfig.Clients
+	// Tags are default_tags and ignore_tags.
+	Tags *tags.Config
 	// Docker returns the Docker client, made on first use so that plan,
 	// refresh and the data source never need a Docker engine.
 	Docker func() (client.APIClient, error)
@@ -158,6 +164,7 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 	for k, b := range connectionBlocks() {
 		resp.Schema.Blocks[k] = b
 	}
+	maps.Copy(resp.Schema.Blocks, tagsBlocks())
 }
 
 func (p *aqueductProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -207,6 +214,11 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 		return
 	}
 
+	tagCfg := tagsConfig(ctx, m.DefaultTags, m.IgnoreTags, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
 	clients, err := awsconfig.Load(ctx, s)
 	if err != nil {
 		attr := "region"
@@ -218,7 +230,7 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	}
 
 	dockerHost := m.DockerHost.ValueString()
-	data := &ProviderData{AWS: clients, Docker: lazyDocker(dockerHost)}
+	data := &ProviderData{AWS: clients, Tags: tagCfg, Docker: lazyDocker(dockerHost)}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/clitest"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/emulatortest"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/fixtures"
@@ -54,6 +55,10 @@ func envOr(k, def string) string {
 func TestMain(m *testing.M) {
 	if os.Getenv("TF_ACC") == "" {
 		os.Exit(m.Run())
+	}
+	if err := clitest.PrepareEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "preparing the environment for", os.Getenv("TF_ACC_TERRAFORM_PATH")+":", err)
+		os.Exit(1)
 	}
 	logFile, err := os.CreateTemp("", "aqueduct-emulator-*.log")
 	if err != nil {

@@ -34,9 +34,11 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/memorytype"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/tagsall"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/plannedsource"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -76,6 +78,8 @@ type operatorModel struct {
 	RoleARN            types.String      `tfsdk:"role_arn"`
 	LastModified       types.String      `tfsdk:"last_modified"`
 	State              types.String      `tfsdk:"state"`
+	Tags               types.Map         `tfsdk:"tags"`
+	TagsAll            types.Map         `tfsdk:"tags_all"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
 }
 
@@ -104,6 +108,7 @@ func (r *operatorResource) Metadata(_ context.Context, req resource.MetadataRequ
 
 func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	tagsAttr, tagsAllAttr := tagsall.Attributes("the Lambda function")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One operator of a workflow: a Python function built into its own container image and deployed as its own Lambda function (package type Image).\n\n" +
 			"`source_hash` is computed at plan time from the build context, so unchanged files give an empty plan, and a change to `memory`, `timeout`, `environment` or `ephemeral_storage` alone updates the function's configuration without a build. " +
@@ -281,6 +286,8 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "The function's state as Lambda reports it: `Active`, `Pending`, `Inactive` or `Failed`. " +
 					"A function that went `Failed`, for example because its image left ECR, is planned for an update that pushes its image again.",
 			},
+			"tags":     tagsAttr,
+			"tags_all": tagsAllAttr,
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -312,6 +319,7 @@ func (m *operatorModel) spec(ctx context.Context, diags *diag.Diagnostics) build
 type changes struct {
 	code   bool // UpdateFunctionCode: a new image or architecture
 	config bool // UpdateFunctionConfiguration
+	tags   bool // TagResource / UntagResource only
 }
 
 func (c changes) any() bool { return c.code || c.config }
@@ -324,6 +332,7 @@ func diff(ctx context.Context, plan, state *operatorModel) changes {
 		code: plan.ImageURI.IsUnknown() || !plan.ImageURI.Equal(state.ImageURI) || !plan.Architecture.Equal(state.Architecture),
 		config: !memEqual || d.HasError() || !plan.Timeout.Equal(state.Timeout) || !plan.EphemeralStorage.Equal(state.EphemeralStorage) ||
 			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN),
+		tags: !plan.TagsAll.Equal(state.TagsAll),
 	}
 }
 
@@ -344,6 +353,7 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		state = &operatorModel{}
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
+	plan.TagsAll = tagsall.Plan(ctx, r.data.Tags, plan.Tags, len(naming.FunctionTags("", ids.Operator{})), &resp.Diagnostics)
 
 	var op ids.Operator
 	if !plan.WorkflowID.IsUnknown() && !plan.Name.IsUnknown() {
@@ -702,7 +712,9 @@ func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel,
 		EphemeralMB:  int32(m.EphemeralStorage.ValueInt64()),
 		Architecture: m.Architecture.ValueString(),
 		Environment:  stringMap(ctx, m.Environment, diags),
-		Tags:         naming.FunctionTags(t.engine.Name, t.op),
+		// The whole map also tags the function's other objects (its log group).
+		Tags:    tags.With(naming.FunctionTags(t.engine.Name, t.op), tagsall.Values(ctx, m.TagsAll, diags)),
+		KeepTag: r.data.Tags.Ignored,
 	}
 }
 
@@ -818,6 +830,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddError("Cannot read the Lambda function", err.Error())
 		return
 	}
+	state.Tags, state.TagsAll = tagsall.Read(ctx, r.data.Tags, fn.Tags, state.Tags, &resp.Diagnostics)
 
 	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
 	switch {
@@ -971,6 +984,11 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	if ch.config {
 		if fn, err = fns.UpdateConfig(ctx, cfg); err != nil {
 			resp.Diagnostics.AddError("Cannot update the function's configuration", err.Error())
+			return
+		}
+	} else if ch.tags {
+		if fn, err = fns.Retag(ctx, cfg); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("tags"), "Cannot update the function's tags", err.Error())
 			return
 		}
 	}
