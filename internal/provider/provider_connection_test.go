@@ -20,6 +20,7 @@ import (
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -121,6 +122,19 @@ provider "aqueduct" {
 					statecheck.ExpectKnownValue("aqueduct_lambda_resource.test", tfjsonpath.New("account_id"), knownvalue.StringExact(testAccount)),
 				},
 				Check: testCheckCalledAs("arn:aws:sts::000000000000:assumed-role/"+roleName+"/tf-acc", "sts", "ecr", "s3", "iam"),
+			},
+			{
+				// Import reads the engine back through the role session too.
+				ResourceName:      "aqueduct_lambda_resource.test",
+				ImportState:       true,
+				ImportStateVerify: true,
+			},
+			{
+				// A longer session of the same role changes nothing.
+				Config: strings.Replace(config(ext), `"30m"`, `"2h"`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 			},
 		},
 	})
