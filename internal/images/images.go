@@ -130,6 +130,14 @@ func (m *Manager) Ensure(ctx context.Context, e *engine.Engine, spec build.Spec,
 		return "", nil, err
 	}
 	digest, err = registry.Push(ctx, docker, id, ref, auth, func(line string) { m.logf("docker push: %s", line) }, m.registryOptions()...)
+	if registry.IsImmutableTagError(err) {
+		// Someone pushed this tag since the lookup (a parallel apply). The
+		// tag is a content address, so the image it names is this one.
+		if d, found, lerr := registry.Lookup(ctx, ref, auth, m.registryOptions()...); lerr == nil && found {
+			m.logf("tag %s was pushed meanwhile; using %s@%s", tag, e.RepositoryURL, d)
+			return registry.DigestRef(e.RepositoryURL, d), held, nil
+		}
+	}
 	if err != nil {
 		return "", nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -35,6 +36,7 @@ type Config struct {
 	// KeepTag, when set, says which tags missing from Tags an update leaves
 	// on the function: those another tool manages (ignore_tags).
 	KeepTag func(key string) bool
+	Settings
 }
 
 // Function is a function as GetFunction reports it.
@@ -57,6 +59,7 @@ type Function struct {
 	EphemeralMB            int32
 	Environment            map[string]string
 	Tags                   map[string]string
+	Settings
 }
 
 // InvokeResult is the answer of a synchronous invocation. A function error
@@ -67,6 +70,8 @@ type InvokeResult struct {
 	FunctionError string
 	LogTail       string // the last 4 KB of the log, decoded
 	StatusCode    int32
+	// RequestID is Lambda's id of the invocation, which its log lines name.
+	RequestID string
 }
 
 // API is the part of the Lambda client this package uses; *lambda.Client
@@ -168,6 +173,14 @@ func (c *Client) Create(ctx context.Context, cfg Config) (*Function, error) {
 	if len(cfg.Tags) > 0 {
 		in.Tags = cfg.Tags
 	}
+	if cfg.VPC != nil {
+		in.VpcConfig = cfg.vpcConfig()
+	}
+	in.TracingConfig = cfg.tracingConfig()
+	in.LoggingConfig = cfg.loggingConfig()
+	if cfg.KMSKeyARN != "" {
+		in.KMSKeyArn = aws.String(cfg.KMSKeyARN)
+	}
 	var created *lambda.CreateFunctionOutput
 	err := c.call(ctx, cfg.Name, retryThrottle|retryIAM, func() (err error) {
 		created, err = c.api.CreateFunction(ctx, in)
@@ -181,7 +194,11 @@ func (c *Client) Create(ctx context.Context, cfg Config) (*Function, error) {
 		// The function exists: say so, so the caller can record it.
 		return &Function{Name: cfg.Name, ARN: aws.ToString(created.FunctionArn), ImageURI: cfg.ImageURI, State: string(created.State), Tags: cfg.Tags}, err
 	}
-	return toFunction(out), nil
+	fn := toFunction(out)
+	if err := c.syncConcurrency(ctx, fn, cfg.ReservedConcurrency); err != nil {
+		return fn, err
+	}
+	return fn, nil
 }
 
 // Get reads a function. The error wraps ErrNotFound when it does not exist.
@@ -217,9 +234,9 @@ func (c *Client) UpdateCode(ctx context.Context, name, imageURI, arch string) (*
 	return toFunction(out), nil
 }
 
-// UpdateConfig applies memory, timeout, environment, ephemeral storage, role
-// and description, waits for the update, then brings the tags in line with
-// cfg.Tags. ImageURI and Architecture are ignored: see UpdateCode.
+// UpdateConfig applies memory, timeout, environment, ephemeral storage, role,
+// description and Settings, waits for the update, then brings the tags and
+// the reserved concurrency in line with cfg. ImageURI and Architecture are ignored: see UpdateCode.
 func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error) {
 	in := &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String(cfg.Name),
@@ -227,7 +244,12 @@ func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error
 		MemorySize:   positive(cfg.MemoryMB),
 		Timeout:      positive(cfg.TimeoutS),
 		// An empty map clears variables that were removed from the config.
-		Environment: &types.Environment{Variables: nonNil(cfg.Environment)},
+		Environment:   &types.Environment{Variables: nonNil(cfg.Environment)},
+		VpcConfig:     cfg.vpcConfig(),
+		TracingConfig: cfg.tracingConfig(),
+		LoggingConfig: cfg.loggingConfig(),
+		// "" goes back to Lambda's own key.
+		KMSKeyArn: aws.String(cfg.KMSKeyARN),
 	}
 	if cfg.RoleARN != "" {
 		in.Role = aws.String(cfg.RoleARN)
@@ -248,6 +270,9 @@ func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error
 	}
 	fn := toFunction(out)
 	if err := c.syncTags(ctx, fn, cfg.Tags, cfg.KeepTag); err != nil {
+		return nil, err
+	}
+	if err := c.syncConcurrency(ctx, fn, cfg.ReservedConcurrency); err != nil {
 		return nil, err
 	}
 	return fn, nil
@@ -327,6 +352,7 @@ func (c *Client) Invoke(ctx context.Context, name string, payload []byte) (*Invo
 		return nil, fmt.Errorf("invoking Lambda function %q: %w", name, err)
 	}
 	res := &InvokeResult{Payload: out.Payload, FunctionError: aws.ToString(out.FunctionError), StatusCode: out.StatusCode}
+	res.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	if out.LogResult != nil {
 		tail, err := base64.StdEncoding.DecodeString(*out.LogResult)
 		if err != nil {
@@ -340,6 +366,7 @@ func (c *Client) Invoke(ctx context.Context, name string, payload []byte) (*Invo
 
 func toFunction(out *lambda.GetFunctionOutput) *Function {
 	f := &Function{Tags: out.Tags}
+	readSettings(f, out)
 	if code := out.Code; code != nil {
 		f.ImageURI = aws.ToString(code.ImageUri)
 		f.ResolvedImageURI = aws.ToString(code.ResolvedImageUri)

@@ -62,6 +62,7 @@ type endpointsModel struct {
 	STS       types.String `tfsdk:"sts"`
 	SFN       types.String `tfsdk:"sfn"`
 	Scheduler types.String `tfsdk:"scheduler"`
+	Logs      types.String `tfsdk:"logs"`
 }
 
 // ProviderData is what Configure hands every resource and data source.
@@ -154,6 +155,7 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"sts":       endpoint("AWS STS", "STS"),
 					"sfn":       endpoint("AWS Step Functions", "SFN"),
 					"scheduler": endpoint("Amazon EventBridge Scheduler", "SCHEDULER"),
+					"logs":      endpoint("Amazon CloudWatch Logs", "CLOUDWATCH_LOGS"),
 				},
 			},
 		},
@@ -204,7 +206,7 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	resp.Diagnostics.Append(m.SharedCredentialsFiles.ElementsAs(ctx, &s.SharedCredentialsFiles, false)...)
 	resp.Diagnostics.Append(m.settings(ctx, &s)...)
 	if e := m.Endpoints; e != nil {
-		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler} {
+		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler, "logs": e.Logs} {
 			if v.ValueString() != "" {
 				s.Endpoints[name] = v.ValueString()
 			}

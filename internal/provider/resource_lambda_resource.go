@@ -56,6 +56,7 @@ type lambdaResourceModel struct {
 	AccountID         types.String        `tfsdk:"account_id"`
 	RepositoryURL     types.String        `tfsdk:"repository_url"`
 	RepositoryCreated types.Bool          `tfsdk:"repository_created"`
+	ecrSettingsModel
 }
 
 type artifactStoreModel struct {
@@ -184,6 +185,12 @@ func (r *lambdaResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			},
 		},
 	}
+	for name, a := range ecrSettingsAttributes() {
+		resp.Schema.Attributes[name] = a
+	}
+	for name, b := range ecrSettingsBlocks() {
+		resp.Schema.Blocks[name] = b
+	}
 }
 
 func (r *lambdaResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -272,6 +279,7 @@ func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest,
 			return
 		}
 	}
+	applyRepoSettings(ctx, clients.ECR, e.Repository, plan.wanted(), &resp.Diagnostics)
 	r.data.engines.Forget(e.ID())
 
 	plan.ID = types.StringValue(e.ID().String())
@@ -384,6 +392,12 @@ func (r *lambdaResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if state.ForceDestroy.IsNull() {
 		state.ForceDestroy = types.BoolValue(false)
 	}
+	settings, _, err := readRepoSettings(ctx, clients.ECR, e.Repository)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the ECR repository's settings", err.Error())
+		return
+	}
+	state.set(settings)
 	state.Tags, state.TagsAll = tagsall.Read(ctx, r.data.Tags, e.UserTags, state.Tags, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
@@ -432,6 +446,10 @@ func (r *lambdaResource) Update(ctx context.Context, req resource.UpdateRequest,
 			resp.Diagnostics.AddError("Cannot remove tags from the repository", err.Error())
 			return
 		}
+	}
+	applyRepoSettings(ctx, clients.ECR, e.Repository, plan.wanted(), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	r.data.engines.Forget(e.ID())
 	plan.RepositoryCreated = types.BoolValue(e.CreatedRepo)

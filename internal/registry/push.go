@@ -291,3 +291,13 @@ func DigestRef(repoURL, digest string) string {
 	}
 	return repo + "@" + digest
 }
+
+// IsImmutableTagError reports whether a push failed because the tag exists
+// in an ECR repository with IMMUTABLE tags. ECR refuses such a push even for
+// the digest the tag already names (ImageTagAlreadyExistsException; through
+// the registry API "tag invalid: ... cannot be overwritten because the
+// repository is immutable").
+func IsImmutableTagError(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "because the repository is immutable") ||
+		strings.Contains(err.Error(), "ImageTagAlreadyExistsException"))
+}
