@@ -22,6 +22,34 @@ type WorkflowManifest struct {
 	// Tags are the workflow's tags_all, put on the state machines of its
 	// runs, which the data source creates without Terraform state.
 	Tags map[string]string `json:"tags,omitempty"`
+	// FunctionDefaults are the workflow's function_defaults: the settings
+	// of its operators' functions that an operator does not set itself.
+	FunctionDefaults *FunctionDefaults `json:"function_defaults,omitempty"`
+}
+
+// FunctionDefaults mirrors the operator's production settings; a zero
+// field is not set (Lambda's default applies unless the operator sets it).
+type FunctionDefaults struct {
+	VPC                 *DefaultVPC     `json:"vpc_config,omitempty"`
+	TracingMode         string          `json:"tracing_mode,omitempty"`
+	Logging             *DefaultLogging `json:"logging,omitempty"`
+	KMSKeyARN           string          `json:"kms_key_arn,omitempty"`
+	ReservedConcurrency *int64          `json:"reserved_concurrency,omitempty"`
+}
+
+// DefaultVPC is function_defaults.vpc_config.
+type DefaultVPC struct {
+	SubnetIDs               []string `json:"subnet_ids"`
+	SecurityGroupIDs        []string `json:"security_group_ids"`
+	IPv6AllowedForDualStack bool     `json:"ipv6_allowed_for_dual_stack,omitempty"`
+}
+
+// DefaultLogging is function_defaults.logging.
+type DefaultLogging struct {
+	LogFormat           string `json:"log_format"`
+	ApplicationLogLevel string `json:"application_log_level,omitempty"`
+	SystemLogLevel      string `json:"system_log_level,omitempty"`
+	LogRetentionDays    int64  `json:"log_retention_days,omitempty"`
 }
 
 // OperatorManifest is <root>/workflows/<workflow>/operators/<operator>.json.
@@ -64,6 +92,11 @@ type OperatorManifest struct {
 	// the run's identity: it decides whether the operator finishes, not
 	// what it returns.
 	Retry *RetryPolicy `json:"retry,omitempty"`
+	// SetSettings names the production settings the operator sets itself
+	// (vpc_config, tracing_mode, logging, kms_key_arn,
+	// reserved_concurrency): a workflow's function_defaults change leaves
+	// those alone. Absent (nil) in manifests of older versions.
+	SetSettings []string `json:"set_settings"`
 
 	// The configuration that AWS does not hold, so that import can read it back.
 	Memory       string   `json:"memory,omitempty"` // as configured, e.g. "2GB"

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/artifacts"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/loggroup"
@@ -314,11 +315,17 @@ func (m *lambdaSettingsModel) logGroupConfig(ctx context.Context, op ids.Operato
 	return loggroup.Config{Name: loggroup.Name(functionName), Owner: naming.Owner(op), RetentionDays: m.retentionDays(ctx, diags), Tags: tags, KeepTag: keep}
 }
 
+// effective is the operator's settings over its workflow's defaults.
+func (t *target) effective(ctx context.Context, m *operatorModel, diags *diag.Diagnostics) lambdaSettingsModel {
+	return effectiveSettings(ctx, m.lambdaSettingsModel, t.defaults, diags)
+}
+
 // ensureLogGroup creates or adopts the operator's log group and applies
 // its retention. A group someone else made is used as it is, with a
 // warning: it is never changed or deleted.
-func (r *operatorResource) ensureLogGroup(ctx context.Context, region string, op ids.Operator, m *operatorModel, tags map[string]string, diags *diag.Diagnostics) {
-	cfg := m.logGroupConfig(ctx, op, m.FunctionName.ValueString(), tags, r.data.Tags.Ignored, diags)
+func (r *operatorResource) ensureLogGroup(ctx context.Context, region string, op ids.Operator, m *operatorModel, defaults *artifacts.FunctionDefaults, tags map[string]string, diags *diag.Diagnostics) {
+	eff := effectiveSettings(ctx, m.lambdaSettingsModel, defaults, diags)
+	cfg := eff.logGroupConfig(ctx, op, m.FunctionName.ValueString(), tags, r.data.Tags.Ignored, diags)
 	_, err := loggroup.Ensure(ctx, r.data.AWS.ForRegion(region).Logs, cfg)
 	switch {
 	case errors.Is(err, loggroup.ErrNotOurs):

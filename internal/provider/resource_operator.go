@@ -549,6 +549,8 @@ type target struct {
 	engine *engine.Engine
 	store  *artifacts.Store
 	inputs []ids.Artifact
+	// defaults are the workflow's function_defaults, nil when unset.
+	defaults *artifacts.FunctionDefaults
 }
 
 func (r *operatorResource) resolve(ctx context.Context, plan *operatorModel, diags *diag.Diagnostics) *target {
@@ -569,6 +571,7 @@ func (r *operatorResource) resolve(ctx context.Context, plan *operatorModel, dia
 			fmt.Sprintf("workflow %q has no manifest in the artifact store (%v); create the aqueduct_workflow first and reference its id.", wf.Name, err))
 		return nil
 	}
+	t.defaults = wm.FunctionDefaults
 	var handles []string
 	if !plan.Inputs.IsNull() {
 		diags.Append(plan.Inputs.ElementsAs(ctx, &handles, false)...)
@@ -667,7 +670,7 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 	}
 	plan.RoleARN = types.StringValue(t.engine.RoleARN)
 	// The log group first, so the function's first lines keep its retention.
-	if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+	if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, t.defaults, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
 	var fn *lambdafn.Function
@@ -724,6 +727,7 @@ func ownership(fn *lambdafn.Function, op ids.Operator) error {
 func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel, t *target, diags *diag.Diagnostics) lambdafn.Config {
 	mb, d := m.Memory.MB()
 	diags.Append(d...)
+	eff := t.effective(ctx, m, diags)
 	return lambdafn.Config{
 		Name:         m.FunctionName.ValueString(),
 		ImageURI:     m.ImageURI.ValueString(),
@@ -735,9 +739,10 @@ func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel,
 		Architecture: m.Architecture.ValueString(),
 		Environment:  stringMap(ctx, m.Environment, diags),
 		// The whole map also tags the function's other objects (its log group).
-		Tags:     tags.With(naming.FunctionTags(t.engine.Name, t.op), tagsall.Values(ctx, m.TagsAll, diags)),
-		KeepTag:  r.data.Tags.Ignored,
-		Settings: m.settings(ctx, diags),
+		Tags:    tags.With(naming.FunctionTags(t.engine.Name, t.op), tagsall.Values(ctx, m.TagsAll, diags)),
+		KeepTag: r.data.Tags.Ignored,
+		// The operator's own settings over the workflow's defaults.
+		Settings: eff.settings(ctx, diags),
 	}
 }
 
@@ -798,6 +803,7 @@ func (r *operatorResource) writeManifest(ctx context.Context, t *target, m *oper
 		TimeoutS:            m.Timeout.ValueInt64(),
 		EphemeralMB:         m.EphemeralStorage.ValueInt64(),
 		RoleARN:             t.engine.RoleARN,
+		SetSettings:         m.setSettings(),
 		EnvironmentHMAC:     envHMAC,
 		ReplacesImage:       replaces,
 		Memory:              m.Memory.ValueString(),
@@ -931,7 +937,18 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if mb, _ := state.Memory.MB(); state.Memory.IsNull() || mb != int64(fn.MemoryMB) {
 		state.Memory = memorytype.NewMemoryMB(int64(fn.MemoryMB))
 	}
-	state.readSettings(ctx, fn, r.readLogGroup(ctx, e.Region, op, fn.Name, &resp.Diagnostics), &resp.Diagnostics)
+	// Compared against the operator's settings over its workflow's
+	// defaults: a default is not a diff, a drift from it is.
+	var wm artifacts.WorkflowManifest
+	if _, err := store.GetJSON(ctx, artifacts.WorkflowKey(store.Prefix(), op.Workflow.Name), &wm); err != nil {
+		resp.Diagnostics.AddError("Cannot read the workflow manifest", err.Error())
+		return
+	}
+	own := state.lambdaSettingsModel
+	before := effectiveSettings(ctx, own, wm.FunctionDefaults, &resp.Diagnostics)
+	after := before
+	after.readSettings(ctx, fn, r.readLogGroup(ctx, e.Region, op, fn.Name, &resp.Diagnostics), &resp.Diagnostics)
+	state.lambdaSettingsModel = ownSettingsFromRead(own, before, after)
 	state.Timeout = types.Int64Value(int64(fn.TimeoutS))
 	state.EphemeralStorage = types.Int64Value(int64(fn.EphemeralMB))
 	state.Architecture = types.StringValue(fn.Architecture)
@@ -1001,7 +1018,7 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	}
 	// Tags reach the log group too, so a tags-only change updates it.
 	if ch.config || ch.tags {
-		if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, t.defaults, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
 			return
 		}
 	}

@@ -53,6 +53,8 @@ type workflowModel struct {
 	ManifestURI types.String `tfsdk:"manifest_uri"`
 	Tags        types.Map    `tfsdk:"tags"`
 	TagsAll     types.Map    `tfsdk:"tags_all"`
+	// FunctionDefaults is the operators' settings' defaults (workflow_function_defaults.go).
+	FunctionDefaults types.Object `tfsdk:"function_defaults"`
 }
 
 const retiredScheduleDetail = "aqueduct_workflow.schedule was recorded and never ran anything. Remove it, and schedule runs with an aqueduct_schedule resource: " +
@@ -113,8 +115,9 @@ func (r *workflowResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "`s3://` URI of the workflow's manifest.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"tags":     tagsAttr,
-			"tags_all": tagsAllAttr,
+			"tags":              tagsAttr,
+			"tags_all":          tagsAllAttr,
+			"function_defaults": functionDefaultsAttribute(),
 		},
 	}
 }
@@ -199,6 +202,8 @@ func (r *workflowResource) write(ctx context.Context, e *engine.Engine, m *workf
 		Engine:      e.ID().String(),
 		Parameters:  map[string]json.RawMessage{},
 		Tags:        tagsall.Values(ctx, m.TagsAll, diags),
+		// Operators read them when they are applied.
+		FunctionDefaults: functionDefaultsDoc(ctx, m.FunctionDefaults, diags),
 	}
 	for k, v := range m.Parameters.Elements() {
 		n, ok := v.(jsontypes.Normalized)
@@ -266,6 +271,7 @@ func (r *workflowResource) Read(ctx context.Context, req resource.ReadRequest, r
 		state.Engine = types.StringValue(wf.Engine.String()) // import
 	}
 	state.Description = optionalString(m.Description, state.Description)
+	state.FunctionDefaults = defaultsObject(ctx, m.FunctionDefaults, &resp.Diagnostics)
 	state.Schedule = types.StringNull() // retired; an older manifest's value is dropped
 	state.ManifestURI = types.StringValue(store.URI(key))
 	applied, err := r.runsTags(ctx, e, wf, m.Tags)
@@ -310,6 +316,15 @@ func (r *workflowResource) Update(ctx context.Context, req resource.UpdateReques
 	r.write(ctx, e, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	// Existing operators take changed defaults now; operators applied later
+	// in this apply read them from the manifest just written.
+	if !plan.FunctionDefaults.Equal(state.FunctionDefaults) {
+		wf := ids.Workflow{Engine: e.ID(), Name: plan.Name.ValueString()}
+		r.pushDefaults(ctx, e, wf, functionDefaultsDoc(ctx, plan.FunctionDefaults, &resp.Diagnostics), &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	// Runs made the state machines before: they take the new tags now, not
 	// at the next run.
