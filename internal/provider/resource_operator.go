@@ -116,7 +116,9 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 		MarkdownDescription: "One operator of a workflow: a Python function built into its own container image and deployed as its own Lambda function (package type Image).\n\n" +
 			"`source_hash` is computed at plan time from the build context, so unchanged files give an empty plan, and a change to `memory`, `timeout`, `environment` or `ephemeral_storage` alone updates the function's configuration without a build. " +
 			"An image already in the registry for the same `source_hash` is reused, not rebuilt. An image that a change replaces is deleted once no operator of the engine refers to it.\n\n" +
-			"A function left behind by an interrupted apply carries this operator's ownership tag and is adopted by the next apply; a function of the same name that belongs to anything else is refused, naming its owner.",
+			"A function left behind by an interrupted apply carries this operator's ownership tag and is adopted by the next apply; a function of the same name that belongs to anything else is refused, naming its owner.\n\n" +
+			"Each production setting (`vpc_config`, `tracing_mode`, `logging`, `kms_key_arn`, `reserved_concurrency`) the operator leaves unset takes its workflow's `function_defaults`, else Lambda's default; " +
+			"the attribute stays null (a default is never a diff here), while a function that drifts from the default shows as a change.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,

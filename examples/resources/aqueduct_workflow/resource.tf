@@ -9,4 +9,10 @@ resource "aqueduct_workflow" "churn" {
     n_estimators = jsonencode(200)
     features     = jsonencode(["tenure", "plan", "usage"])
   }
+
+  # Settings of every operator's function that do not set them itself.
+  function_defaults = {
+    tracing_mode = "Active"
+    logging      = { log_format = "JSON", log_retention_days = 30 }
+  }
 }
