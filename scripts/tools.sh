@@ -5,6 +5,8 @@
 #   scripts/tools.sh [all]          terraform (>= 1.5 from PATH, else built), tfplugindocs, aws-lambda-rie
 #   scripts/tools.sh pinned         the same, but always bin/terraform 1.5.7 (CI)
 #   scripts/tools.sh terraform | terraform-pinned | tfplugindocs | rie | tofu
+#   scripts/tools.sh golangci-lint | goreleaser | actionlint
+#   scripts/tools.sh release        golangci-lint, goreleaser and actionlint
 #   scripts/tools.sh tofu           bin/tofu (OpenTofu, built from the module proxy)
 #   scripts/tools.sh terraform-path prints the terraform binary to test with
 #   scripts/tools.sh path-terraform prints a terraform >= 1.5 on PATH outside bin/, or fails
@@ -15,6 +17,11 @@ BIN="$PWD/bin"
 TERRAFORM_VERSION=1.5.7
 TFPLUGINDOCS_VERSION=v0.25.0
 RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
+# Lint and release tools, built from the module proxy. Keep GOLANGCI_LINT_VERSION
+# equal to the one in .github/workflows/test.yml (tests/release checks it).
+GOLANGCI_LINT_VERSION=v2.15.0
+GORELEASER_VERSION=v2.15.1
+ACTIONLINT_VERSION=v1.7.12
 TOFU_MODULE=github.com/opentofu/opentofu
 TOFU_VERSION=1.10.10
 # terraform otherwise phones home for update checks on every run.
@@ -87,6 +94,32 @@ tfplugindocs() {
 	GOBIN="$BIN" go install "github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs@$TFPLUGINDOCS_VERSION"
 }
 
+# gotool NAME MODULE PACKAGE VERSION installs PACKAGE@VERSION as bin/NAME,
+# unless bin/NAME was already built from MODULE at VERSION.
+gotool() {
+	local name=$1 mod=$2 pkg=$3 ver=$4 start=$SECONDS
+	if [ -x "$BIN/$name" ] && [ "$(modversion "$BIN/$name" "$mod")" = "$ver" ]; then
+		log "skip: bin/$name is already $ver"
+		return
+	fi
+	log "building $name $ver into bin/"
+	GOBIN="$BIN" go install "$pkg@$ver"
+	log "built bin/$name $ver in $((SECONDS - start))s"
+}
+
+golangci_lint() {
+	gotool golangci-lint github.com/golangci/golangci-lint/v2 \
+		github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
+}
+
+goreleaser() {
+	gotool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "$GORELEASER_VERSION"
+}
+
+actionlint() {
+	gotool actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
+}
+
 # rie builds the Runtime Interface Emulator pinned as a go tool in go.mod. It is
 # mounted into Linux containers, so it must be static (CGO off).
 rie() {
@@ -143,6 +176,10 @@ terraform-path) terraform_path ;;
 path-terraform) found=$(path_terraform) || die "no terraform >= 1.5 on PATH outside bin/"; printf '%s\n' "${found%% *}" ;;
 tfplugindocs) tfplugindocs ;;
 rie) rie ;;
+golangci-lint) golangci_lint ;;
+goreleaser) goreleaser ;;
+actionlint) actionlint ;;
+release) golangci_lint; goreleaser; actionlint ;;
 tofu) tofu ;;
-*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, path-terraform, tfplugindocs, rie or tofu" ;;
+*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, path-terraform, tfplugindocs, rie, tofu, golangci-lint, goreleaser, actionlint or release" ;;
 esac
