@@ -319,6 +319,7 @@ func (m *lambdaSettingsModel) logGroupConfig(ctx context.Context, op ids.Operato
 // warning: it is never changed or deleted.
 func (r *operatorResource) ensureLogGroup(ctx context.Context, region string, op ids.Operator, m *operatorModel, tags map[string]string, diags *diag.Diagnostics) {
 	cfg := m.logGroupConfig(ctx, op, m.FunctionName.ValueString(), tags, diags)
+	cfg.KeepTag = r.data.Tags.Ignored
 	_, err := loggroup.Ensure(ctx, r.data.AWS.ForRegion(region).Logs, cfg)
 	switch {
 	case errors.Is(err, loggroup.ErrNotOurs):
