@@ -19,6 +19,9 @@ type WorkflowManifest struct {
 	// Schedule is read from manifests of older versions only: the
 	// attribute that set it is retired in favour of aqueduct_schedule.
 	Schedule string `json:"schedule,omitempty"`
+	// Tags are the workflow's tags_all, put on the state machines of its
+	// runs, which the data source creates without Terraform state.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // OperatorManifest is <root>/workflows/<workflow>/operators/<operator>.json.

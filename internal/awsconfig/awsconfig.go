@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -28,7 +29,7 @@ import (
 
 // Services whose endpoint can be overridden, as named in the `endpoints` block
 // and in AWS_ENDPOINT_URL_<SERVICE>.
-var Services = []string{"lambda", "ecr", "s3", "iam", "sts", "sfn", "scheduler"}
+var Services = []string{"lambda", "ecr", "s3", "iam", "sts", "sfn", "scheduler", "logs"}
 
 // Settings are the provider block's values. Empty means "not set", so the
 // SDK's own sources (environment, shared files, IMDS) apply.
@@ -80,6 +81,8 @@ type Clients struct {
 	// Transport is the HTTP transport the clients use (custom CA bundle,
 	// proxies), for the provider's other HTTP traffic: the image registry.
 	Transport http.RoundTripper
+	// Logs is CloudWatch Logs, which keeps the functions' log groups.
+	Logs *cloudwatchlogs.Client
 
 	settings Settings
 	mu       sync.Mutex
@@ -193,6 +196,7 @@ func build(cfg aws.Config, s Settings) *Clients {
 	c.STS = sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = endpoint(s, "sts", o.BaseEndpoint) })
 	c.SFN = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = endpoint(s, "sfn", o.BaseEndpoint) })
 	c.Scheduler = scheduler.NewFromConfig(cfg, func(o *scheduler.Options) { o.BaseEndpoint = endpoint(s, "scheduler", o.BaseEndpoint) })
+	c.Logs = cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = endpoint(s, "logs", o.BaseEndpoint) })
 	return c
 }
 

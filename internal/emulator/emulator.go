@@ -1,6 +1,6 @@
 // Package emulator runs local stand-ins for the AWS APIs the provider uses
 // (Lambda, ECR and its registry, S3, IAM, STS, Step Functions, EventBridge
-// Scheduler) on one HTTP address, over their real wire protocols, so
+// Scheduler, CloudWatch Logs) on one HTTP address, over their real wire protocols, so
 // unchanged aws-sdk-go-v2 clients reach it through an endpoint override. It
 // accepts any credentials, without checking signatures, as the account
 // 000000000000's root; the exception is a role session STS issued
@@ -44,7 +44,7 @@
 //
 //	GET|POST /_emulator/faults   {"throttle_rate","error_rate","latency_ms","transition_delay_ms","services"}
 //	POST     /_emulator/reset    drop all state, executions stopped first (fault settings stay)
-//	GET      /_emulator/health   status and services (lambda, ecr, registry, iam, sts, s3, states)
+//	GET      /_emulator/health   status and services (lambda, ecr, registry, iam, sts, s3, states, scheduler, logs)
 //	GET      /_emulator/invocations  Lambda invocations per function
 //	GET      /_emulator/requests counts by service, operation and status
 //	POST     /_emulator/scheduler/fire?name=NAME[&group=GROUP]
@@ -77,7 +77,8 @@
 // ThrottlingException 400 and ServerException 500, IAM/STS Throttling 400
 // and ServiceFailure/InternalFailure 500, S3 SlowDown 503 and InternalError
 // 500, Step Functions ThrottlingException 400 and InternalFailure 500,
-// Scheduler ThrottlingException 429 and InternalServerException 500.
+// Scheduler ThrottlingException 429 and InternalServerException 500,
+// CloudWatch Logs ThrottlingException 400 and ServiceUnavailableException 500.
 // The status codes are AWS's own, not one 429 for all. Admin paths never get
 // faults; the registry gets them only when "registry" is named in services
 // (its table's FaultsOnlyWhenNamed).
@@ -97,6 +98,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/logs"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/scheduler"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/sfn"
@@ -107,7 +109,7 @@ type Options struct {
 	// Addr is the listen address; default 127.0.0.1:0 (a free port).
 	Addr string
 	// DataDir, when set, keeps state across restarts, one subdirectory per
-	// service (iam, s3, ecr, lambda, sfn, scheduler). Empty keeps everything
+	// service (iam, s3, ecr, lambda, sfn, scheduler, logs). Empty keeps everything
 	// in memory.
 	DataDir string
 	// Region is the emulated region; default us-east-1.
@@ -150,6 +152,7 @@ type Emulator struct {
 	lambda lambdaBackend // nil only while Start is still wiring
 
 	lambdaSvc *lambda.Service
+	logs      *logs.Service      // nil only while Start is still wiring
 	sfn       *sfn.Service       // nil only while Start is still wiring
 	scheduler *scheduler.Service // nil only while Start is still wiring
 
@@ -230,7 +233,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	// new service is one entry here.
 	e.apis = []*awsproto.API{
 		e.lambda.API(), e.ecr.API(), e.ecr.RegistryAPI(), e.iam.IAMAPI(), e.iam.STSAPI(), e.s3.API(),
-		e.sfn.API(), e.scheduler.API(),
+		e.sfn.API(), e.scheduler.API(), e.logs.API(),
 	}
 	e.faults.services = e.serviceNames()
 	if err := e.faults.set(opts.Faults); err != nil {
@@ -312,6 +315,9 @@ func (e *Emulator) Reset() error {
 	if e.ecr != nil {
 		e.ecr.Reset()
 	}
+	if e.logs != nil {
+		e.logs.Reset()
+	}
 	err := e.s3.Reset()
 	e.iam.Reset()
 	e.requests.clear()
@@ -385,6 +391,9 @@ func (e *Emulator) closeServices() error {
 	}
 	if e.ecr != nil {
 		errs = append(errs, e.ecr.Close())
+	}
+	if e.logs != nil { // after Lambda, which writes to it
+		errs = append(errs, e.logs.Close())
 	}
 	if e.s3 != nil {
 		errs = append(errs, e.s3.Close())

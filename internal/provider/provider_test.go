@@ -118,7 +118,7 @@ func testAccPreCheck(t *testing.T) {
 func testClients(t *testing.T) *awsconfig.Clients {
 	t.Helper()
 	c, err := awsconfig.Load(context.Background(), awsconfig.Settings{Region: "us-east-1", AccessKey: "test", SecretKey: "test",
-		Endpoints: map[string]string{"lambda": testEmulator.URL(), "ecr": testEmulator.URL(), "s3": testEmulator.URL(), "iam": testEmulator.URL(), "sts": testEmulator.URL(), "sfn": testEmulator.URL(), "scheduler": testEmulator.URL()}})
+		Endpoints: map[string]string{"lambda": testEmulator.URL(), "ecr": testEmulator.URL(), "s3": testEmulator.URL(), "iam": testEmulator.URL(), "sts": testEmulator.URL(), "sfn": testEmulator.URL(), "scheduler": testEmulator.URL(), "logs": testEmulator.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}

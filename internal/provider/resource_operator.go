@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -34,9 +35,11 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/memorytype"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/tagsall"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/plannedsource"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -76,7 +79,10 @@ type operatorModel struct {
 	RoleARN            types.String      `tfsdk:"role_arn"`
 	LastModified       types.String      `tfsdk:"last_modified"`
 	State              types.String      `tfsdk:"state"`
+	Tags               types.Map         `tfsdk:"tags"`
+	TagsAll            types.Map         `tfsdk:"tags_all"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
+	lambdaSettingsModel
 	operatorBuildInputs
 }
 
@@ -105,6 +111,7 @@ func (r *operatorResource) Metadata(_ context.Context, req resource.MetadataRequ
 
 func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	tagsAttr, tagsAllAttr := tagsall.Attributes("the Lambda function")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One operator of a workflow: a Python function built into its own container image and deployed as its own Lambda function (package type Image).\n\n" +
 			"`source_hash` is computed at plan time from the build context, so unchanged files give an empty plan, and a change to `memory`, `timeout`, `environment` or `ephemeral_storage` alone updates the function's configuration without a build. " +
@@ -283,11 +290,14 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "The function's state as Lambda reports it: `Active`, `Pending`, `Inactive` or `Failed`. " +
 					"A function that went `Failed`, for example because its image left ECR, is planned for an update that pushes its image again.",
 			},
+			"tags":     tagsAttr,
+			"tags_all": tagsAllAttr,
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+	maps.Copy(resp.Schema.Attributes, lambdaSettingsAttributes())
 	for name, a := range buildInputAttributes() {
 		resp.Schema.Attributes[name] = a
 	}
@@ -320,6 +330,7 @@ func (m *operatorModel) spec(ctx context.Context, diags *diag.Diagnostics) build
 type changes struct {
 	code   bool // UpdateFunctionCode: a new image or architecture
 	config bool // UpdateFunctionConfiguration
+	tags   bool // TagResource / UntagResource only
 }
 
 func (c changes) any() bool { return c.code || c.config }
@@ -331,7 +342,8 @@ func diff(ctx context.Context, plan, state *operatorModel) changes {
 	return changes{
 		code: plan.ImageURI.IsUnknown() || !plan.ImageURI.Equal(state.ImageURI) || !plan.Architecture.Equal(state.Architecture),
 		config: !memEqual || d.HasError() || !plan.Timeout.Equal(state.Timeout) || !plan.EphemeralStorage.Equal(state.EphemeralStorage) ||
-			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN),
+			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN) || plan.changed(&state.lambdaSettingsModel),
+		tags: !plan.TagsAll.Equal(state.TagsAll),
 	}
 }
 
@@ -352,6 +364,7 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		state = &operatorModel{}
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
+	plan.TagsAll = tagsall.Plan(ctx, r.data.Tags, plan.Tags, len(naming.FunctionTags("", ids.Operator{})), &resp.Diagnostics)
 
 	var op ids.Operator
 	if !plan.WorkflowID.IsUnknown() && !plan.Name.IsUnknown() {
@@ -367,6 +380,7 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	} else {
 		plan.FunctionName = types.StringUnknown()
 	}
+	plan.planLogGroup(plan.FunctionName)
 	if plan.BaseImage.IsUnknown() && !plan.PythonVersion.IsUnknown() {
 		plan.BaseImage = types.StringValue(build.DefaultBaseImage(plan.PythonVersion.ValueString()))
 	}
@@ -652,6 +666,10 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	plan.RoleARN = types.StringValue(t.engine.RoleARN)
+	// The log group first, so the function's first lines keep its retention.
+	if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
 	var fn *lambdafn.Function
 	if existing != nil {
 		fn, err = r.converge(ctx, fns, existing, cfg)
@@ -716,7 +734,10 @@ func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel,
 		EphemeralMB:  int32(m.EphemeralStorage.ValueInt64()),
 		Architecture: m.Architecture.ValueString(),
 		Environment:  stringMap(ctx, m.Environment, diags),
-		Tags:         naming.FunctionTags(t.engine.Name, t.op),
+		// The whole map also tags the function's other objects (its log group).
+		Tags:     tags.With(naming.FunctionTags(t.engine.Name, t.op), tagsall.Values(ctx, m.TagsAll, diags)),
+		KeepTag:  r.data.Tags.Ignored,
+		Settings: m.settings(ctx, diags),
 	}
 }
 
@@ -835,6 +856,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddError("Cannot read the Lambda function", err.Error())
 		return
 	}
+	state.Tags, state.TagsAll = tagsall.Read(ctx, r.data.Tags, fn.Tags, state.Tags, &resp.Diagnostics)
 
 	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
 	switch {
@@ -909,6 +931,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if mb, _ := state.Memory.MB(); state.Memory.IsNull() || mb != int64(fn.MemoryMB) {
 		state.Memory = memorytype.NewMemoryMB(int64(fn.MemoryMB))
 	}
+	state.readSettings(ctx, fn, r.readLogGroup(ctx, e.Region, op, fn.Name, &resp.Diagnostics), &resp.Diagnostics)
 	state.Timeout = types.Int64Value(int64(fn.TimeoutS))
 	state.EphemeralStorage = types.Int64Value(int64(fn.EphemeralMB))
 	state.Architecture = types.StringValue(fn.Architecture)
@@ -976,6 +999,12 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Tags reach the log group too, so a tags-only change updates it.
+	if ch.config || ch.tags {
+		if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	var fn *lambdafn.Function
 	var err error
 	// A planned image is pushed to the function even when the digest is the
@@ -989,6 +1018,11 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	if ch.config {
 		if fn, err = fns.UpdateConfig(ctx, cfg); err != nil {
 			resp.Diagnostics.AddError("Cannot update the function's configuration", err.Error())
+			return
+		}
+	} else if ch.tags {
+		if fn, err = fns.Retag(ctx, cfg); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("tags"), "Cannot update the function's tags", err.Error())
 			return
 		}
 	}
@@ -1029,6 +1063,9 @@ func (r *operatorResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	if err := r.data.lambda(op.Workflow.Engine.Region).Delete(ctx, state.FunctionName.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the Lambda function", err.Error())
+		return
+	}
+	if r.deleteLogGroup(ctx, op.Workflow.Engine.Region, op, state.FunctionName.ValueString(), &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
 	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
