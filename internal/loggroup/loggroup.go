@@ -55,9 +55,8 @@ type Config struct {
 	Owner string
 	// RetentionDays is 0 for "never expire".
 	RetentionDays int64
-	// Tags are set on the group besides the owner tag; others are removed
-	// from our group, except AWS's aws:* tags and those KeepTag names
-	// (ignore_tags).
+	// Tags are set on the group besides the owner tag; other tags are
+	// removed, except AWS's own and those KeepTag keeps (ignore_tags).
 	Tags    map[string]string
 	KeepTag func(key string) bool
 }
@@ -165,7 +164,8 @@ func Update(ctx context.Context, api API, g *Group, cfg Config) error {
 	}
 	var remove []string
 	for k := range g.Tags {
-		if _, ok := cfg.Tags[k]; !ok && k != naming.TagOwner && !strings.HasPrefix(k, "aws:") && (cfg.KeepTag == nil || !cfg.KeepTag(k)) {
+		_, want := cfg.Tags[k]
+		if !want && k != naming.TagOwner && !strings.HasPrefix(k, "aws:") && (cfg.KeepTag == nil || !cfg.KeepTag(k)) {
 			remove = append(remove, k)
 		}
 	}
