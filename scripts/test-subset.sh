@@ -13,14 +13,14 @@ cd "$(dirname "$0")/.."
 names=$(grep -v '^[[:space:]]*\(#\|$\)' tests/opentofu/subset.txt)
 pkgs=()
 for n in $names; do
-	files=$(grep -rlE --include='*_test.go' --exclude-dir=bin --exclude-dir='.*' "^func $n\(" . || true)
+	files=$(grep -rlE --include='*_test.go' --exclude-dir=bin --exclude-dir=.git --exclude-dir=.cache "^func $n\(" . || true)
 	[ -n "$files" ] || { echo "test-subset: no test function $n (tests/opentofu checks the list)" >&2; exit 1; }
 	for f in $files; do pkgs+=("./$(dirname "${f#./}")"); done
 done
 mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
 run="^($(paste -sd'|' <<<"$names"))\$"
 
-version=$("$TF_ACC_TERRAFORM_PATH" version | head -n1)
+version=$("$TF_ACC_TERRAFORM_PATH" version 2>/dev/null | sed -n 1p)
 echo "test-subset: $version: $(wc -w <<<"$names") tests in ${pkgs[*]}"
 start=$(date +%s)
 TF_ACC=1 TF_ACC_PROVIDER_NAMESPACE=aqueduct CHECKPOINT_DISABLE=1 \

@@ -154,7 +154,7 @@ tofu() {
 	log "building bin/tofu $TOFU_VERSION (about 10 minutes on 2 cores)"
 	local dir tmp
 	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' RETURN
+	trap 'rm -rf "$tmp"; trap - RETURN' RETURN
 	# Outside this module, so go.mod and go.sum stay as they are.
 	dir=$(cd "$tmp" && go mod download -json "$TOFU_MODULE@v$TOFU_VERSION" | sed -n 's/^[[:space:]]*"Dir": *"\(.*\)",*$/\1/p')
 	[ -d "$dir" ] || die "go mod download $TOFU_MODULE@v$TOFU_VERSION gave no module directory"

@@ -45,6 +45,7 @@ module "numbers" {
       handler = "square:square"
       inputs  = ["load"]
       memory  = "512MB"
+      tags    = { size = "large" }
     }
     combine = {
       source  = "${path.module}/operators/combine"

@@ -170,6 +170,10 @@ func TestPipelineModule_diamondRunsAndRerunsOnlyTheEditedOperator(t *testing.T) 
 		if m := aws.ToInt32(got.Configuration.MemorySize); m != mb {
 			t.Errorf("%s: Lambda has %d MB, want %d", name, m, mb)
 		}
+		// The module's tags, and square's own.
+		if got.Tags["team"] != "ml" || got.Tags["pipeline"] != "numbers" || (got.Tags["size"] == "large") != (name == "square") {
+			t.Errorf("%s: function tags %v, want team=ml, pipeline=numbers and size=large on square alone", name, got.Tags)
+		}
 	}
 	ec := ecr.NewFromConfig(cfg)
 	repo, err := ec.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"aqueduct/numbers"}})

@@ -77,6 +77,7 @@ resource "aqueduct_workflow" "this" {
   description = var.description
   engine      = var.engine == null ? var.engine_id : aqueduct_lambda_resource.this[0].id
   parameters  = var.parameters
+  tags        = var.tags
 
   lifecycle {
     precondition {
@@ -131,6 +132,7 @@ resource "aqueduct_operator" "level0" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 resource "aqueduct_operator" "level1" {
@@ -149,6 +151,7 @@ resource "aqueduct_operator" "level1" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 resource "aqueduct_operator" "level2" {
@@ -167,6 +170,7 @@ resource "aqueduct_operator" "level2" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 resource "aqueduct_operator" "level3" {
@@ -185,6 +189,7 @@ resource "aqueduct_operator" "level3" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 resource "aqueduct_operator" "level4" {
@@ -203,6 +208,7 @@ resource "aqueduct_operator" "level4" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 resource "aqueduct_operator" "level5" {
@@ -221,6 +227,7 @@ resource "aqueduct_operator" "level5" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 resource "aqueduct_operator" "level6" {
@@ -239,6 +246,7 @@ resource "aqueduct_operator" "level6" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 resource "aqueduct_operator" "level7" {
@@ -257,6 +265,7 @@ resource "aqueduct_operator" "level7" {
   requirements      = local.settings[each.key].requirements
   environment       = local.settings[each.key].environment
   retry             = each.value.retry
+  tags              = merge(var.tags, each.value.tags)
 }
 
 # Runs the targets and what they need. Their handles are unknown in a plan

@@ -32,13 +32,12 @@ output "levels" {
 }
 
 output "run" {
-  description = "The run, when var.run is set: id, status, executor, how many operators it invoked and whether it was read back whole; null otherwise."
+  description = "The run, when var.run is set: id, status, executor, how many operators it invoked and its record; null otherwise. (Not whether it was read back whole: that changes from the apply to the next plan.)"
   value = try({
     id       = data.aqueduct_invocation.this[0].id
     status   = data.aqueduct_invocation.this[0].status
     executor = data.aqueduct_invocation.this[0].executor
     invoked  = data.aqueduct_invocation.this[0].invoked
-    reused   = data.aqueduct_invocation.this[0].reused
     run_uri  = data.aqueduct_invocation.this[0].run_uri
   }, null)
 }

@@ -48,6 +48,7 @@ variable "operators" {
     base_image        = optional(string)
     requirements      = optional(list(string))
     environment       = optional(map(string), {})
+    tags              = optional(map(string), {})
     retry = optional(object({
       attempts          = number
       interval_seconds  = optional(number)
@@ -86,7 +87,7 @@ variable "defaults" {
 variable "tags" {
   type        = map(string)
   default     = {}
-  description = "Tags of every resource of the module that takes tags."
+  description = "Tags of every resource of the module: the engine it makes, the workflow and each operator (under the operator's own tags). The provider's default_tags apply under them."
 }
 
 variable "run" {
