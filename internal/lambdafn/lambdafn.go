@@ -36,6 +36,11 @@ type Config struct {
 	// KeepTag, when set, says which tags missing from Tags an update leaves
 	// on the function: those another tool manages (ignore_tags).
 	KeepTag func(key string) bool
+	// SettingsOnly makes UpdateConfig send only the Settings, leaving
+	// memory, timeout, environment, storage, role and description as they
+	// are: re-sending an environment read back could wipe one Lambda could
+	// not decrypt.
+	SettingsOnly bool
 	Settings
 }
 
@@ -256,6 +261,10 @@ func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error
 	}
 	if cfg.EphemeralMB > 0 {
 		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(cfg.EphemeralMB)}
+	}
+	if cfg.SettingsOnly {
+		in = &lambda.UpdateFunctionConfigurationInput{FunctionName: in.FunctionName, VpcConfig: in.VpcConfig,
+			TracingConfig: in.TracingConfig, LoggingConfig: in.LoggingConfig, KMSKeyArn: in.KMSKeyArn}
 	}
 	err := c.call(ctx, cfg.Name, retryThrottle|retryConflict|retryIAM, func() error {
 		_, err := c.api.UpdateFunctionConfiguration(ctx, in)

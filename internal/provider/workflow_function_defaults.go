@@ -210,9 +210,9 @@ func (m *lambdaSettingsModel) setSettings() []string {
 }
 
 // pushDefaults brings the functions of the workflow's operators to the new
-// defaults, in place, for each setting an operator does not set: the rest
-// of each function (its own settings, memory, code, tags) is sent back as
-// it is. Operators applied by a version that did not record which settings
+// defaults, in place, for each setting an operator does not set: its own
+// settings are sent back as the function holds them, and nothing else
+// (memory, code, environment, tags) is touched. Operators applied by a version that did not record which settings
 // they set are left alone, with a warning.
 func (r *workflowResource) pushDefaults(ctx context.Context, e *engine.Engine, wf ids.Workflow, d *artifacts.FunctionDefaults, diags *diag.Diagnostics) {
 	store := r.data.store(e)
@@ -260,8 +260,8 @@ func (r *workflowResource) pushDefaults(ctx context.Context, e *engine.Engine, w
 		if !own(settingConcurrency) {
 			s.ReservedConcurrency = want.ReservedConcurrency
 		}
-		cfg := lambdafn.Config{Name: fn.Name, RoleARN: fn.RoleARN, Description: fn.Description, MemoryMB: fn.MemoryMB, TimeoutS: fn.TimeoutS,
-			EphemeralMB: fn.EphemeralMB, Environment: fn.Environment, Tags: maps.Clone(fn.Tags), KeepTag: func(string) bool { return true }, Settings: s}
+		// Only the settings are sent; the tags are the function's own, so none changes.
+		cfg := lambdafn.Config{Name: fn.Name, SettingsOnly: true, Tags: maps.Clone(fn.Tags), KeepTag: func(string) bool { return true }, Settings: s}
 		if _, err := fns.UpdateConfig(ctx, cfg); err != nil {
 			diags.AddError("Cannot apply the function defaults", fmt.Sprintf("operator %q: %s", m.Name, err))
 			return

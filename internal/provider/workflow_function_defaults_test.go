@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
@@ -54,7 +55,7 @@ func TestAccWorkflow_functionDefaults(t *testing.T) {
 	}
 	cfg := func(d string) string {
 		return testAccWorkflowDefaults(eng, role, bucket, wf, d) +
-			testAccOperator("plain", src, "256", "") +
+			testAccOperator("plain", src, "256", `environment = { MODE = "batch" }`) +
 			testAccOperator("own", src, "256", "tracing_mode = \"PassThrough\"\n  logging = { log_retention_days = 30 }")
 	}
 	plain, own := "aqueduct_operator.plain", "aqueduct_operator.own"
@@ -99,6 +100,18 @@ func TestAccWorkflow_functionDefaults(t *testing.T) {
 				ConfigStateChecks: unset,
 				Check: resource.ComposeTestCheckFunc(
 					testAccCheckSettings(t, fnPlain, wantSettings{tracing: "Active", format: "JSON", appLevel: "INFO", sysLevel: "INFO", kms: testKMS2, reserved: aws.Int32(2), retention: 7}),
+					// The push sends the settings only: memory, role and environment are untouched.
+					testAccCheckFunction(t, fnPlain, 256),
+					func(*terraform.State) error {
+						out, err := c.Lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fnPlain())})
+						if err != nil {
+							return err
+						}
+						if out.Environment == nil || out.Environment.Variables["MODE"] != "batch" {
+							return fmt.Errorf("environment after the defaults' push: %+v, want MODE=batch", out.Environment)
+						}
+						return nil
+					},
 					testAccCheckSettings(t, fnOwn, wantSettings{tracing: "PassThrough", format: "Text", kms: testKMS2, reserved: aws.Int32(2), retention: 30}),
 				),
 			},
@@ -136,7 +149,7 @@ func TestAccWorkflow_functionDefaults(t *testing.T) {
 			},
 			{
 				// Removing the defaults goes back to Lambda's, in place.
-				Config: testAccPipeline(eng, role, bucket, wf) + testAccOperator("plain", src, "256", "") +
+				Config: testAccPipeline(eng, role, bucket, wf) + testAccOperator("plain", src, "256", `environment = { MODE = "batch" }`) +
 					testAccOperator("own", src, "256", "tracing_mode = \"PassThrough\"\n  logging = { log_retention_days = 30 }"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
