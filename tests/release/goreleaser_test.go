@@ -134,15 +134,9 @@ func oneTargetConfig(t *testing.T, root, dist string) string {
 // returns the home and the key's fingerprint.
 func throwawayKey(t *testing.T, gpg string) (home, fingerprint string) {
 	t.Helper()
-	// gpg-agent's socket path must stay short: use a short temp dir.
-	home, err := os.MkdirTemp("", "gpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run()
-		_ = os.RemoveAll(home)
-	})
+	home = t.TempDir()
+	// Runs before TempDir's removal: the agent holds sockets in home.
+	t.Cleanup(func() { _ = exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() })
 	if err := os.Chmod(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
