@@ -4,10 +4,12 @@
 #
 #   scripts/tools.sh [all]          terraform (>= 1.5 from PATH, else built), tfplugindocs, aws-lambda-rie
 #   scripts/tools.sh pinned         the same, but always bin/terraform 1.5.7 (CI)
-#   scripts/tools.sh terraform | terraform-pinned | tfplugindocs | rie
+#   scripts/tools.sh terraform | terraform-pinned | tfplugindocs | rie | tofu
 #   scripts/tools.sh golangci-lint | goreleaser | actionlint
 #   scripts/tools.sh release        golangci-lint, goreleaser and actionlint
+#   scripts/tools.sh tofu           bin/tofu (OpenTofu, built from the module proxy)
 #   scripts/tools.sh terraform-path prints the terraform binary to test with
+#   scripts/tools.sh path-terraform prints a terraform >= 1.5 on PATH outside bin/, or fails
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,8 @@ RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
 GOLANGCI_LINT_VERSION=v2.15.0
 GORELEASER_VERSION=v2.15.1
 ACTIONLINT_VERSION=v1.7.12
+TOFU_MODULE=github.com/opentofu/opentofu
+TOFU_VERSION=1.10.10
 # terraform otherwise phones home for update checks on every run.
 export CHECKPOINT_DISABLE=1
 
@@ -134,6 +138,34 @@ rie() {
 	CGO_ENABLED=0 go build -trimpath -o "$BIN/aws-lambda-rie" "$RIE_MODULE/cmd/aws-lambda-rie"
 }
 
+tofu_version() {
+	[ -x "$BIN/tofu" ] || return 0
+	"$BIN/tofu" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'
+}
+
+# tofu builds OpenTofu from the Go module proxy. 'go install module@version'
+# refuses it (its go.mod has replace directives), so build inside a writable
+# copy of the module the proxy hands back; the module cache is read-only.
+tofu() {
+	if [ "$(tofu_version)" = "$TOFU_VERSION" ]; then
+		log "skip: bin/tofu is already $TOFU_VERSION"
+		return
+	fi
+	log "building bin/tofu $TOFU_VERSION (about 10 minutes on 2 cores)"
+	local dir tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	# Outside this module, so go.mod and go.sum stay as they are.
+	dir=$(cd "$tmp" && go mod download -json "$TOFU_MODULE@v$TOFU_VERSION" | sed -n 's/^[[:space:]]*"Dir": *"\(.*\)",*$/\1/p')
+	[ -d "$dir" ] || die "go mod download $TOFU_MODULE@v$TOFU_VERSION gave no module directory"
+	cp -r "$dir" "$tmp/opentofu"
+	chmod -R u+w "$tmp/opentofu"
+	# dev=no: a release build, which reports 1.10.10 rather than 1.10.10-dev.
+	(cd "$tmp/opentofu" && go build -trimpath -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$BIN/tofu" ./cmd/tofu)
+	[ "$(tofu_version)" = "$TOFU_VERSION" ] || die "bin/tofu reports '$(tofu_version)', want $TOFU_VERSION"
+	log "built bin/tofu $TOFU_VERSION"
+}
+
 mkdir -p "$BIN"
 case "${1:-all}" in
 all) terraform_any; tfplugindocs; rie ;;
@@ -141,11 +173,13 @@ pinned) terraform_pinned; tfplugindocs; rie ;;
 terraform) terraform_any ;;
 terraform-pinned) terraform_pinned ;;
 terraform-path) terraform_path ;;
+path-terraform) found=$(path_terraform) || die "no terraform >= 1.5 on PATH outside bin/"; printf '%s\n' "${found%% *}" ;;
 tfplugindocs) tfplugindocs ;;
 rie) rie ;;
 golangci-lint) golangci_lint ;;
 goreleaser) goreleaser ;;
 actionlint) actionlint ;;
 release) golangci_lint; goreleaser; actionlint ;;
-*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, tfplugindocs, rie, golangci-lint, goreleaser, actionlint or release" ;;
+tofu) tofu ;;
+*) die "unknown step '$1': use all, pinned, terraform, terraform-pinned, terraform-path, path-terraform, tfplugindocs, rie, tofu, golangci-lint, goreleaser, actionlint or release" ;;
 esac

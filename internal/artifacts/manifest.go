@@ -19,6 +19,9 @@ type WorkflowManifest struct {
 	// Schedule is read from manifests of older versions only: the
 	// attribute that set it is retired in favour of aqueduct_schedule.
 	Schedule string `json:"schedule,omitempty"`
+	// Tags are the workflow's tags_all, put on the state machines of its
+	// runs, which the data source creates without Terraform state.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // OperatorManifest is <root>/workflows/<workflow>/operators/<operator>.json.
@@ -63,13 +66,26 @@ type OperatorManifest struct {
 	Retry *RetryPolicy `json:"retry,omitempty"`
 
 	// The configuration that AWS does not hold, so that import can read it back.
-	Memory        string   `json:"memory,omitempty"` // as configured, e.g. "2GB"
-	Source        string   `json:"source"`
-	Requirements  []string `json:"requirements,omitempty"`
-	PythonVersion string   `json:"python_version"`
-	BaseImage     string   `json:"base_image"`
-	Architecture  string   `json:"architecture"`
-	KeepImage     bool     `json:"keep_image_on_destroy,omitempty"`
+	Memory       string   `json:"memory,omitempty"` // as configured, e.g. "2GB"
+	Source       string   `json:"source"`
+	Requirements []string `json:"requirements,omitempty"`
+	// RequirementsFile is the operator's requirements_file, relative to Source.
+	RequirementsFile string `json:"requirements_file,omitempty"`
+	// BuildSecrets name where each build secret comes from (an environment
+	// variable or a file of the machine running Terraform), never a value.
+	BuildSecrets        []BuildSecret `json:"build_secrets,omitempty"`
+	BuildSecretsVersion string        `json:"build_secrets_version,omitempty"`
+	PythonVersion       string        `json:"python_version"`
+	BaseImage           string        `json:"base_image"`
+	Architecture        string        `json:"architecture"`
+	KeepImage           bool          `json:"keep_image_on_destroy,omitempty"`
+}
+
+// BuildSecret is where one build secret's value comes from.
+type BuildSecret struct {
+	Name string `json:"name"`
+	Env  string `json:"env,omitempty"`
+	File string `json:"file,omitempty"`
 }
 
 // ConfigHash covers everything about the operator that can change its

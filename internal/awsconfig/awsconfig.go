@@ -5,7 +5,6 @@ package awsconfig
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -30,7 +29,7 @@ import (
 
 // Services whose endpoint can be overridden, as named in the `endpoints` block
 // and in AWS_ENDPOINT_URL_<SERVICE>.
-var Services = []string{"lambda", "ecr", "s3", "iam", "sts", "sfn", "scheduler"}
+var Services = []string{"lambda", "ecr", "s3", "iam", "sts", "sfn", "scheduler", "logs"}
 
 // Settings are the provider block's values. Empty means "not set", so the
 // SDK's own sources (environment, shared files, IMDS) apply.
@@ -44,46 +43,13 @@ type Settings struct {
 	Token                  string
 	Endpoints              map[string]string // service -> URL
 	S3UsePathStyle         bool
-	MaxRetries             int // 0 means AWS_MAX_ATTEMPTS, else DefaultMaxRetries
-}
-
-// Transports are shared by every client of every configuration of the
-// provider process: a provider configured again (as acceptance tests do for
-// every command) reuses its connections instead of leaving idle pools
-// behind. The SDK's BuildableClient would be copied, with a transport of its
-// own, by every service client, so clients get a plain *http.Client on a
-// shared transport with the same TLS settings (a custom CA bundle).
-var (
-	transportsMu sync.Mutex
-	transports   []*http.Transport
-)
-
-// shareTransport returns a client on a shared transport equivalent to c's.
-func shareTransport(c aws.HTTPClient) aws.HTTPClient {
-	b, ok := c.(*awshttp.BuildableClient)
-	if !ok {
-		return c
-	}
-	t := b.GetTransport()
-	transportsMu.Lock()
-	defer transportsMu.Unlock()
-	for _, s := range transports {
-		if sameRoots(s.TLSClientConfig, t.TLSClientConfig) {
-			return &http.Client{Transport: s}
-		}
-	}
-	transports = append(transports, t)
-	return &http.Client{Transport: t}
-}
-
-func sameRoots(a, b *tls.Config) bool {
-	switch {
-	case a == nil || b == nil:
-		return a == nil && b == nil
-	case a.RootCAs == nil || b.RootCAs == nil:
-		return a.RootCAs == nil && b.RootCAs == nil
-	}
-	return a.RootCAs.Equal(b.RootCAs)
+	MaxRetries             int    // 0 means AWS_MAX_ATTEMPTS, else DefaultMaxRetries
+	RetryMode              string // standard or adaptive; "" means AWS_RETRY_MODE, else standard
+	AssumeRole             *AssumeRole
+	WebIdentity            *WebIdentity
+	AllowedAccountIDs      []string
+	ForbiddenAccountIDs    []string
+	HTTP                   HTTPSettings
 }
 
 // DefaultMaxRetries is the AWS provider's default number of attempts per
@@ -112,6 +78,11 @@ type Clients struct {
 	// is EventBridge Scheduler, which starts them on a schedule.
 	SFN       *sfn.Client
 	Scheduler *scheduler.Client
+	// Transport is the HTTP transport the clients use (custom CA bundle,
+	// proxies), for the provider's other HTTP traffic: the image registry.
+	Transport http.RoundTripper
+	// Logs is CloudWatch Logs, which keeps the functions' log groups.
+	Logs *cloudwatchlogs.Client
 
 	settings Settings
 	mu       sync.Mutex
@@ -150,14 +121,21 @@ func Load(ctx context.Context, s Settings) (*Clients, error) {
 			attempts = n
 		}
 	}
-	opts = append(opts, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = attempts
-			// As the AWS provider does: no client-side retry quota, which a
-			// burst of throttling would exhaust and then fail calls at once.
-			o.RateLimiter = ratelimit.None
-		})
-	}))
+	mode := s.RetryMode
+	if mode == "" {
+		mode = os.Getenv("AWS_RETRY_MODE")
+	}
+	retryer, err := newRetryer(mode, attempts)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, config.WithRetryer(retryer))
+	transport, err := Transport(s.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	// The SDK applies AWS_CA_BUNDLE to its own client, which is then
+	// replaced: Transport has applied it (or custom_ca_bundle) already.
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		var profileErr config.SharedConfigProfileNotExistError
@@ -166,14 +144,43 @@ func Load(ctx context.Context, s Settings) (*Clients, error) {
 		}
 		return nil, &ConfigError{Attribute: "profile", Message: "loading the AWS configuration: " + err.Error()}
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = awshttp.NewBuildableClient()
-	}
-	cfg.HTTPClient = shareTransport(cfg.HTTPClient)
+	cfg.HTTPClient = &http.Client{Transport: transport}
 	if cfg.Region == "" {
 		return nil, &ConfigError{Attribute: "region", Message: "no AWS region is configured; set `region` in the provider block, AWS_REGION, or a region in the shared config profile"}
 	}
-	return build(cfg, s), nil
+	if err := roleCredentials(&cfg, s); err != nil {
+		return nil, err
+	}
+	if err := checkSession(ctx, cfg, s); err != nil {
+		return nil, err
+	}
+	c := build(cfg, s)
+	c.Transport = transport
+	if err := checkAccount(ctx, c.STS, s); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newRetryer is the SDK's standard or adaptive retryer with attempts per
+// call and, as the AWS provider has it, no client-side retry quota: a burst
+// of throttling would exhaust it and then fail calls at once.
+func newRetryer(mode string, attempts int) (func() aws.Retryer, error) {
+	standard := func(o *retry.StandardOptions) {
+		o.MaxAttempts = attempts
+		o.RateLimiter = ratelimit.None
+	}
+	switch aws.RetryMode(mode) {
+	case "", aws.RetryModeStandard:
+		return func() aws.Retryer { return retry.NewStandard(standard) }, nil
+	case aws.RetryModeAdaptive:
+		return func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, standard)
+			})
+		}, nil
+	}
+	return nil, &ConfigError{Attribute: "retry_mode", Message: fmt.Sprintf("retry mode %q (from retry_mode or AWS_RETRY_MODE) is not one of standard, adaptive", mode)}
 }
 
 func build(cfg aws.Config, s Settings) *Clients {
@@ -189,6 +196,7 @@ func build(cfg aws.Config, s Settings) *Clients {
 	c.STS = sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = endpoint(s, "sts", o.BaseEndpoint) })
 	c.SFN = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = endpoint(s, "sfn", o.BaseEndpoint) })
 	c.Scheduler = scheduler.NewFromConfig(cfg, func(o *scheduler.Options) { o.BaseEndpoint = endpoint(s, "scheduler", o.BaseEndpoint) })
+	c.Logs = cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = endpoint(s, "logs", o.BaseEndpoint) })
 	return c
 }
 
@@ -206,6 +214,7 @@ func (c *Clients) ForRegion(region string) *Clients {
 	cfg := c.Config.Copy()
 	cfg.Region = region
 	r := build(cfg, c.settings)
+	r.Transport = c.Transport
 	if c.regions == nil {
 		c.regions = map[string]*Clients{}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 
@@ -64,7 +65,7 @@ func Build(ctx context.Context, docker client.APIClient, spec Spec, tags []strin
 	// Unblocks the writer if Docker stops reading early.
 	defer pr.Close()
 
-	resp, err := docker.ImageBuild(ctx, pr, build.ImageBuildOptions{
+	opts := build.ImageBuildOptions{
 		Tags:        tags,
 		Remove:      true,
 		ForceRemove: true,
@@ -72,7 +73,42 @@ func Build(ctx context.Context, docker client.APIClient, spec Spec, tags []strin
 		Platform:    platform,
 		Labels:      map[string]string{LabelSourceHash: want},
 		Version:     build.BuilderV1,
-	})
+	}
+	// Secret values never leave this function but through the session:
+	// logs and errors pass the redactor.
+	red := redactor(nil)
+	if len(spec.Secrets) > 0 {
+		values, err := secretValues(spec)
+		if err != nil {
+			return "", err
+		}
+		red = newRedactor(values)
+		id, stop, err := secretsSession(ctx, docker, values)
+		if err != nil {
+			return "", err
+		}
+		defer stop()
+		opts.Version, opts.SessionID = build.BuilderBuildKit, id
+		inner := logf
+		logf = func(line string) { inner(red.String(line)) }
+	}
+	id, err := runBuild(ctx, docker, spec, entries, pr, pw, sent, writeErr, opts, platform, logf)
+	if err != nil {
+		return "", fmt.Errorf("%s", red.String(err.Error()))
+	}
+	if got := "sha256:" + hex.EncodeToString(sent.Sum(nil)); got != want {
+		for _, t := range tags {
+			_, _ = docker.ImageRemove(ctx, t, image.RemoveOptions{})
+		}
+		return "", fmt.Errorf("operator source %s changed during the build (hash %s, then %s); run again", spec.SourceDir, want, got)
+	}
+	return id, nil
+}
+
+// runBuild sends the context and follows the build's output.
+func runBuild(ctx context.Context, docker client.APIClient, spec Spec, entries []entry, pr *io.PipeReader, pw *io.PipeWriter,
+	sent hash.Hash, writeErr chan error, opts build.ImageBuildOptions, platform string, logf func(string)) (string, error) {
+	resp, err := docker.ImageBuild(ctx, pr, opts)
 	if err != nil {
 		pr.CloseWithError(err)
 		if werr := <-writeErr; werr != nil && !errors.Is(werr, err) {
@@ -94,12 +130,6 @@ func Build(ctx context.Context, docker client.APIClient, spec Spec, tags []strin
 		return "", streamErr
 	case id == "":
 		return "", errors.New("image build: Docker reported success but no image ID")
-	}
-	if got := "sha256:" + hex.EncodeToString(sent.Sum(nil)); got != want {
-		for _, t := range tags {
-			_, _ = docker.ImageRemove(ctx, t, image.RemoveOptions{})
-		}
-		return "", fmt.Errorf("operator source %s changed during the build (hash %s, then %s); run again", spec.SourceDir, want, got)
 	}
 	return id, nil
 }
@@ -164,6 +194,10 @@ func readBuildStream(body io.Reader, logf func(string)) (string, error) {
 		}
 		if m.Stream != "" {
 			emit(m.Stream)
+		}
+		if m.ID == traceID && m.Aux != nil {
+			emit(traceText(*m.Aux))
+			continue
 		}
 		if m.Status != "" {
 			emit(m.Status + "\n")

@@ -64,7 +64,11 @@ func contextEntries(spec Spec) ([]entry, error) {
 		memEntry(contextRuntime, runtime.Script),
 		{name: contextSourceDir, kind: kindDir, mode: 0o755},
 	}
-	if req := spec.requirementsTxt(); req != nil {
+	req, err := spec.requirementsTxt()
+	if err != nil {
+		return nil, err
+	}
+	if req != nil {
 		entries = append(entries, memEntry(contextRequirements, req))
 	}
 	src, err := sourceEntries(spec.SourceDir)
@@ -271,6 +275,8 @@ func writeContext(spec Spec, entries []entry, h hash.Hash, tw *tar.Writer) error
 	// Fields that shape the image but are not spelled out in the Dockerfile.
 	platform, _ := Platform(spec.Architecture)
 	fmt.Fprintf(h, "%s\nbase %q\nplatform %q\npython %q\n", hashVersion, spec.BaseImage, platform, spec.PythonVersion)
+	// Only when set, so that the hashes of operators without secrets stay.
+	io.WriteString(h, secretsHeader(spec))
 
 	buf := make([]byte, 256<<10)
 	for _, e := range entries {

@@ -79,6 +79,7 @@ func RemoveProviderBuild() error {
 }
 
 // TerraformPath is $TF_ACC_TERRAFORM_PATH, bin/terraform or terraform on PATH.
+// TF_ACC_TERRAFORM_PATH may name OpenTofu's tofu.
 func TerraformPath(t TB) string {
 	t.Helper()
 	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
@@ -92,6 +93,81 @@ func TerraformPath(t TB) string {
 	}
 	t.Fatal("no terraform: set TF_ACC_TERRAFORM_PATH or run 'make tools'")
 	return ""
+}
+
+// The provider's address on each registry host. A configuration that names
+// it "aqueduct/aqueduct" means the first to Terraform and the second to
+// OpenTofu, whose default registry is registry.opentofu.org.
+const (
+	TerraformRegistry = "registry.terraform.io"
+	OpenTofuRegistry  = "registry.opentofu.org"
+)
+
+// ProviderAddresses are the provider's source addresses on both registry
+// hosts; a CLI config's dev_overrides name both.
+var ProviderAddresses = []string{TerraformRegistry + "/aqueduct/aqueduct", OpenTofuRegistry + "/aqueduct/aqueduct"}
+
+var (
+	hostMu    sync.Mutex
+	hostCache = map[string]string{}
+)
+
+// RegistryHost is the registry host that the CLI at path gives a provider
+// source without one: registry.opentofu.org for OpenTofu, whose version
+// line starts "OpenTofu", registry.terraform.io for Terraform.
+func RegistryHost(path string) (string, error) {
+	hostMu.Lock()
+	defer hostMu.Unlock()
+	if h, ok := hostCache[path]; ok {
+		return h, nil
+	}
+	cmd := exec.Command(path, "version")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("running %s version: %w", path, err)
+	}
+	h := TerraformRegistry
+	if strings.HasPrefix(string(out), "OpenTofu") {
+		h = OpenTofuRegistry
+	}
+	hostCache[path] = h
+	return h, nil
+}
+
+// CLIConfig is a CLI configuration whose dev_overrides serve the provider
+// from dir under both registry hosts, so that one file serves Terraform
+// and OpenTofu alike.
+func CLIConfig(dir string) string {
+	var b strings.Builder
+	b.WriteString("provider_installation {\n  dev_overrides {\n")
+	for _, a := range ProviderAddresses {
+		fmt.Fprintf(&b, "    %q = %q\n", a, dir)
+	}
+	b.WriteString("  }\n  direct {}\n}\n")
+	return b.String()
+}
+
+// PrepareEnv fits the process environment to the CLI that
+// terraform-plugin-testing runs, $TF_ACC_TERRAFORM_PATH, before any test
+// does. It sets TF_ACC_PROVIDER_HOST, unless set, to that CLI's default
+// registry host: configurations that name the provider "aqueduct/aqueduct"
+// then match the address the test serves it under, on OpenTofu too. It
+// unsets TF_CLI_CONFIG_FILE when that names no file: Terraform warns about
+// it on every command and OpenTofu's warnings would then differ.
+func PrepareEnv() error {
+	if p := os.Getenv("TF_CLI_CONFIG_FILE"); p != "" && !isFile(p) {
+		os.Unsetenv("TF_CLI_CONFIG_FILE")
+	}
+	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tf == "" || os.Getenv("TF_ACC_PROVIDER_HOST") != "" {
+		return nil
+	}
+	host, err := RegistryHost(tf)
+	if err != nil {
+		return err
+	}
+	return os.Setenv("TF_ACC_PROVIDER_HOST", host)
 }
 
 func isFile(p string) bool {
@@ -109,15 +185,15 @@ type Workspace struct {
 }
 
 // New makes a working directory holding files (relative path to content),
-// with a CLI config whose dev_overrides point at the provider build, and an
+// with a CLI config whose dev_overrides point at the provider build (under
+// both registry hosts, so Terraform and OpenTofu find it), and an
 // environment that reaches AWS at endpoint with static test credentials and
 // nothing of the user's own AWS or Terraform settings.
 func New(t TB, endpoint, region string, files map[string]string) *Workspace {
 	t.Helper()
 	w := &Workspace{t: t, Dir: t.TempDir(), Terraform: TerraformPath(t)}
 	rc := filepath.Join(t.TempDir(), "terraformrc")
-	cli := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/aqueduct/aqueduct\" = %q\n  }\n  direct {}\n}\n", ProviderDir(t))
-	if err := os.WriteFile(rc, []byte(cli), 0o644); err != nil {
+	if err := os.WriteFile(rc, []byte(CLIConfig(ProviderDir(t))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	w.Write(files)

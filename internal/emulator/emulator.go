@@ -1,8 +1,12 @@
 // Package emulator runs local stand-ins for the AWS APIs the provider uses
 // (Lambda, ECR and its registry, S3, IAM, STS, Step Functions, EventBridge
-// Scheduler) on one HTTP address, over their real wire protocols, so
+// Scheduler, CloudWatch Logs) on one HTTP address, over their real wire protocols, so
 // unchanged aws-sdk-go-v2 clients reach it through an endpoint override. It
-// accepts any credentials; the account is 000000000000.
+// accepts any credentials, without checking signatures, as the account
+// 000000000000's root; the exception is a role session STS issued
+// (AssumeRole, AssumeRoleWithWebIdentity): requests signed with its key are
+// that session (the request log's Principal), and an unknown or expired
+// session token is refused with InvalidClientTokenId or ExpiredToken.
 //
 // Every service declares one table of operations, an awsproto.API (ECR
 // declares two: its API and its registry). A row is the operation's name,
@@ -40,7 +44,7 @@
 //
 //	GET|POST /_emulator/faults   {"throttle_rate","error_rate","latency_ms","transition_delay_ms","services"}
 //	POST     /_emulator/reset    drop all state, executions stopped first (fault settings stay)
-//	GET      /_emulator/health   status and services (lambda, ecr, registry, iam, sts, s3, states)
+//	GET      /_emulator/health   status and services (lambda, ecr, registry, iam, sts, s3, states, scheduler, logs)
 //	GET      /_emulator/invocations  Lambda invocations per function
 //	GET      /_emulator/requests counts by service, operation and status
 //	POST     /_emulator/scheduler/fire?name=NAME[&group=GROUP]
@@ -55,13 +59,26 @@
 // Lambda function is invoked asynchronously with the schedule's Input);
 // the target's role must exist in IAM and trust scheduler.amazonaws.com.
 //
+// STS issues role sessions (package iam, sts.go): AssumeRole checks that
+// the role exists and that its trust policy allows the caller (an AWS
+// principal: "*", the account, its root, the caller's ARN or, for a role
+// session, its role) with sts:ExternalId; AssumeRoleWithWebIdentity reads
+// the token's iss, aud, sub and exp and matches a Federated principal
+// (arn:aws:iam::000000000000:oidc-provider/<issuer>) and conditions on
+// <issuer>:aud and <issuer>:sub. Conditions support StringEquals,
+// StringNotEquals, StringEqualsIgnoreCase, StringLike and StringNotLike; a
+// statement with another operator never matches. Limits: JWT signatures
+// are not verified, sessions live in memory only (a restart forgets them),
+// and session policies, session tags and role permissions are not enforced.
+//
 // Faults answer with each service's own errors, the Throttle and Failure of
 // its table, which the SDK's standard retryer retries: Lambda
 // TooManyRequestsException 429 and ServiceException 500, ECR
 // ThrottlingException 400 and ServerException 500, IAM/STS Throttling 400
 // and ServiceFailure/InternalFailure 500, S3 SlowDown 503 and InternalError
 // 500, Step Functions ThrottlingException 400 and InternalFailure 500,
-// Scheduler ThrottlingException 429 and InternalServerException 500.
+// Scheduler ThrottlingException 429 and InternalServerException 500,
+// CloudWatch Logs ThrottlingException 400 and ServiceUnavailableException 500.
 // The status codes are AWS's own, not one 429 for all. Admin paths never get
 // faults; the registry gets them only when "registry" is named in services
 // (its table's FaultsOnlyWhenNamed).
@@ -81,6 +98,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/iam"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/logs"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/s3"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/scheduler"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/sfn"
@@ -91,7 +109,7 @@ type Options struct {
 	// Addr is the listen address; default 127.0.0.1:0 (a free port).
 	Addr string
 	// DataDir, when set, keeps state across restarts, one subdirectory per
-	// service (iam, s3, ecr, lambda, sfn, scheduler). Empty keeps everything
+	// service (iam, s3, ecr, lambda, sfn, scheduler, logs). Empty keeps everything
 	// in memory.
 	DataDir string
 	// Region is the emulated region; default us-east-1.
@@ -134,6 +152,7 @@ type Emulator struct {
 	lambda lambdaBackend // nil only while Start is still wiring
 
 	lambdaSvc *lambda.Service
+	logs      *logs.Service      // nil only while Start is still wiring
 	sfn       *sfn.Service       // nil only while Start is still wiring
 	scheduler *scheduler.Service // nil only while Start is still wiring
 
@@ -214,7 +233,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	// new service is one entry here.
 	e.apis = []*awsproto.API{
 		e.lambda.API(), e.ecr.API(), e.ecr.RegistryAPI(), e.iam.IAMAPI(), e.iam.STSAPI(), e.s3.API(),
-		e.sfn.API(), e.scheduler.API(),
+		e.sfn.API(), e.scheduler.API(), e.logs.API(),
 	}
 	e.faults.services = e.serviceNames()
 	if err := e.faults.set(opts.Faults); err != nil {
@@ -271,6 +290,10 @@ func (e *Emulator) Faults() Faults { return e.faults.get() }
 // SetFaults replaces the fault settings.
 func (e *Emulator) SetFaults(f Faults) error { return e.faults.set(f) }
 
+// SessionSecrets are the secret keys and session tokens of the role
+// sessions STS has issued, for tests that check they leak nowhere.
+func (e *Emulator) SessionSecrets() []string { return e.iam.SessionSecrets() }
+
 // Requests returns the latest handled requests, oldest first.
 func (e *Emulator) Requests() []Request { return e.requests.all() }
 
@@ -291,6 +314,9 @@ func (e *Emulator) Reset() error {
 	}
 	if e.ecr != nil {
 		e.ecr.Reset()
+	}
+	if e.logs != nil {
+		e.logs.Reset()
 	}
 	err := e.s3.Reset()
 	e.iam.Reset()
@@ -365,6 +391,9 @@ func (e *Emulator) closeServices() error {
 	}
 	if e.ecr != nil {
 		errs = append(errs, e.ecr.Close())
+	}
+	if e.logs != nil { // after Lambda, which writes to it
+		errs = append(errs, e.logs.Close())
 	}
 	if e.s3 != nil {
 		errs = append(errs, e.s3.Close())

@@ -14,6 +14,9 @@ type Request struct {
 	Status    int
 	Duration  time.Duration
 	Fault     string // "throttle" or "error" when injected, else ""
+	// Principal is the caller's ARN for a signed AWS API request: an
+	// assumed-role session STS issued, else the account's root.
+	Principal string
 }
 
 // requestLog keeps the latest requests for tests and the admin API.
@@ -57,7 +60,8 @@ func (l *requestLog) clear() {
 // recorder remembers the status a handler wrote.
 type recorder struct {
 	http.ResponseWriter
-	status int
+	status    int
+	principal string
 }
 
 func (r *recorder) WriteHeader(code int) {

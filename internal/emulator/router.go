@@ -75,6 +75,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Status:    rec.status,
 		Duration:  time.Since(start),
 		Fault:     fault.String(),
+		Principal: rec.principal,
 	}
 	e.requests.add(req)
 	attrs := []slog.Attr{
@@ -86,13 +87,16 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.Fault != "" {
 		attrs = append(attrs, slog.String("fault", req.Fault))
 	}
+	if strings.Contains(req.Principal, ":assumed-role/") {
+		attrs = append(attrs, slog.String("principal", req.Principal))
+	}
 	e.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // serve answers one request and names it for the log: the service, and the
 // operation from the service's table (or what the request asked for, when
 // the table has no such row).
-func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) (service, op string, fault faultKind) {
+func (e *Emulator) serve(w *recorder, r *http.Request) (service, op string, fault faultKind) {
 	if isAdmin(r) {
 		e.serveAdmin(w, r)
 		return "admin", r.Method + " " + strings.TrimPrefix(r.URL.Path, "/_emulator"), noFault
@@ -116,6 +120,17 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) (service, op st
 		case <-time.After(latency):
 		case <-r.Context().Done():
 		}
+	}
+	// Signed AWS APIs learn who is calling: a role session STS issued, or
+	// the account's root; a session token that is unknown or expired is
+	// refused as AWS refuses it.
+	if len(api.SigningNames) > 0 && fault == noFault {
+		p, err := e.iam.Caller(r)
+		if err != nil {
+			err.Write(w, r, api.Protocol)
+			return api.Name, rt.Name, fault
+		}
+		w.principal = p.Arn
 	}
 	switch fault {
 	case throttleFault:

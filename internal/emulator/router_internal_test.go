@@ -185,7 +185,7 @@ func TestFaultsValidate(t *testing.T) {
 	if err := e.SetFaults(Faults{Services: []string{"dynamodb"}}); err == nil || !strings.Contains(err.Error(), `unknown service "dynamodb"`) {
 		t.Errorf("faults for dynamodb: %v", err)
 	}
-	want := []string{"lambda", "ecr", "registry", "iam", "sts", "s3", "states", "scheduler"}
+	want := []string{"lambda", "ecr", "registry", "iam", "sts", "s3", "states", "scheduler", "logs"}
 	if got := e.serviceNames(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("services %v, want %v", got, want)
 	}

@@ -6,10 +6,12 @@ import (
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/ecr"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/lambda"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/logs"
 )
 
-// wire starts the ECR service (API and registry), the Lambda service,
-// which checks roles against IAM and resolves images in ECR, Step
+// wire starts the ECR service (API and registry), CloudWatch Logs, the
+// Lambda service, which checks roles against IAM, resolves images in ECR
+// and writes invocation logs to CloudWatch Logs, Step
 // Functions, which invokes Lambda, and EventBridge Scheduler, which starts
 // executions and invokes Lambda.
 func (e *Emulator) wire(_ context.Context) error {
@@ -24,6 +26,10 @@ func (e *Emulator) wire(_ context.Context) error {
 	}
 	e.ecr = ecrSvc
 
+	if e.logs, err = logs.New(logs.Options{DataDir: e.dataDir("logs"), Region: e.opts.Region, Logf: e.logf("logs")}); err != nil {
+		return err
+	}
+
 	lambdaSvc, err := lambda.New(lambda.Options{
 		DataDir:         e.dataDir("lambda"),
 		Region:          e.opts.Region,
@@ -34,6 +40,7 @@ func (e *Emulator) wire(_ context.Context) error {
 		IdleTimeout:     e.opts.IdleTimeout,
 		RIEPath:         e.opts.RIEPath,
 		Endpoint:        e.url,
+		Logs:            e.logs,
 		Logf:            e.logf("lambda"),
 	})
 	if err != nil {
@@ -46,6 +53,9 @@ func (e *Emulator) wire(_ context.Context) error {
 	}
 	return e.wireScheduler()
 }
+
+// Logs is the emulated CloudWatch Logs, for tests that look inside it.
+func (e *Emulator) Logs() *logs.Service { return e.logs }
 
 // Lambda is the emulated Lambda service, for tests that look inside it.
 func (e *Emulator) Lambda() *lambda.Service { return e.lambdaSvc }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -74,6 +75,16 @@ type Manager struct {
 	Docker func() (client.APIClient, error) // called only when a build is needed
 	Claims *Claims
 	Logf   func(format string, args ...any) // progress; may be nil
+	// Transport carries the provider's own registry requests (custom CA
+	// bundle, proxies); nil is Go's default transport.
+	Transport http.RoundTripper
+}
+
+func (m *Manager) registryOptions() []registry.Option {
+	if m.Transport == nil {
+		return nil
+	}
+	return []registry.Option{registry.WithTransport(m.Transport)}
 }
 
 func (m *Manager) logf(format string, args ...any) {
@@ -102,7 +113,7 @@ func (m *Manager) Ensure(ctx context.Context, e *engine.Engine, spec build.Spec,
 		return "", nil, err
 	}
 	ref := e.RepositoryURL + ":" + tag
-	digest, found, err := registry.Lookup(ctx, ref, auth)
+	digest, found, err := registry.Lookup(ctx, ref, auth, m.registryOptions()...)
 	if err != nil {
 		return "", nil, err
 	}
@@ -118,7 +129,15 @@ func (m *Manager) Ensure(ctx context.Context, e *engine.Engine, spec build.Spec,
 	if err != nil {
 		return "", nil, err
 	}
-	digest, err = registry.Push(ctx, docker, id, ref, auth, func(line string) { m.logf("docker push: %s", line) })
+	digest, err = registry.Push(ctx, docker, id, ref, auth, func(line string) { m.logf("docker push: %s", line) }, m.registryOptions()...)
+	if registry.IsImmutableTagError(err) {
+		// Someone pushed this tag since the lookup (a parallel apply). The
+		// tag is a content address, so the image it names is this one.
+		if d, found, lerr := registry.Lookup(ctx, ref, auth, m.registryOptions()...); lerr == nil && found {
+			m.logf("tag %s was pushed meanwhile; using %s@%s", tag, e.RepositoryURL, d)
+			return registry.DigestRef(e.RepositoryURL, d), held, nil
+		}
+	}
 	if err != nil {
 		return "", nil, err
 	}

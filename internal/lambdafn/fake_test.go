@@ -146,3 +146,10 @@ var (
 	errNotReady    = &types.ResourceNotReadyException{Message: aws.String("Functions are inactive and need to be reactivated")}
 	errServiceBusy = &types.ServiceException{Message: aws.String("internal")}
 )
+
+func (f *fakeAPI) PutFunctionConcurrency(_ context.Context, in *lambda.PutFunctionConcurrencyInput, _ ...func(*lambda.Options)) (*lambda.PutFunctionConcurrencyOutput, error) {
+	return out[lambda.PutFunctionConcurrencyOutput](f.next("PutFunctionConcurrency", in))
+}
+func (f *fakeAPI) DeleteFunctionConcurrency(_ context.Context, in *lambda.DeleteFunctionConcurrencyInput, _ ...func(*lambda.Options)) (*lambda.DeleteFunctionConcurrencyOutput, error) {
+	return out[lambda.DeleteFunctionConcurrencyOutput](f.next("DeleteFunctionConcurrency", in))
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -32,6 +33,10 @@ type Config struct {
 	// Tags is the full set of tags: on update, tags not listed are removed
 	// (except AWS's own aws:* tags).
 	Tags map[string]string
+	// KeepTag, when set, says which tags missing from Tags an update leaves
+	// on the function: those another tool manages (ignore_tags).
+	KeepTag func(key string) bool
+	Settings
 }
 
 // Function is a function as GetFunction reports it.
@@ -54,6 +59,7 @@ type Function struct {
 	EphemeralMB            int32
 	Environment            map[string]string
 	Tags                   map[string]string
+	Settings
 }
 
 // InvokeResult is the answer of a synchronous invocation. A function error
@@ -64,6 +70,8 @@ type InvokeResult struct {
 	FunctionError string
 	LogTail       string // the last 4 KB of the log, decoded
 	StatusCode    int32
+	// RequestID is Lambda's id of the invocation, which its log lines name.
+	RequestID string
 }
 
 // API is the part of the Lambda client this package uses; *lambda.Client
@@ -165,6 +173,14 @@ func (c *Client) Create(ctx context.Context, cfg Config) (*Function, error) {
 	if len(cfg.Tags) > 0 {
 		in.Tags = cfg.Tags
 	}
+	if cfg.VPC != nil {
+		in.VpcConfig = cfg.vpcConfig()
+	}
+	in.TracingConfig = cfg.tracingConfig()
+	in.LoggingConfig = cfg.loggingConfig()
+	if cfg.KMSKeyARN != "" {
+		in.KMSKeyArn = aws.String(cfg.KMSKeyARN)
+	}
 	var created *lambda.CreateFunctionOutput
 	err := c.call(ctx, cfg.Name, retryThrottle|retryIAM, func() (err error) {
 		created, err = c.api.CreateFunction(ctx, in)
@@ -178,7 +194,11 @@ func (c *Client) Create(ctx context.Context, cfg Config) (*Function, error) {
 		// The function exists: say so, so the caller can record it.
 		return &Function{Name: cfg.Name, ARN: aws.ToString(created.FunctionArn), ImageURI: cfg.ImageURI, State: string(created.State), Tags: cfg.Tags}, err
 	}
-	return toFunction(out), nil
+	fn := toFunction(out)
+	if err := c.syncConcurrency(ctx, fn, cfg.ReservedConcurrency); err != nil {
+		return fn, err
+	}
+	return fn, nil
 }
 
 // Get reads a function. The error wraps ErrNotFound when it does not exist.
@@ -214,9 +234,9 @@ func (c *Client) UpdateCode(ctx context.Context, name, imageURI, arch string) (*
 	return toFunction(out), nil
 }
 
-// UpdateConfig applies memory, timeout, environment, ephemeral storage, role
-// and description, waits for the update, then brings the tags in line with
-// cfg.Tags. ImageURI and Architecture are ignored: see UpdateCode.
+// UpdateConfig applies memory, timeout, environment, ephemeral storage, role,
+// description and Settings, waits for the update, then brings the tags and
+// the reserved concurrency in line with cfg. ImageURI and Architecture are ignored: see UpdateCode.
 func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error) {
 	in := &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String(cfg.Name),
@@ -224,7 +244,12 @@ func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error
 		MemorySize:   positive(cfg.MemoryMB),
 		Timeout:      positive(cfg.TimeoutS),
 		// An empty map clears variables that were removed from the config.
-		Environment: &types.Environment{Variables: nonNil(cfg.Environment)},
+		Environment:   &types.Environment{Variables: nonNil(cfg.Environment)},
+		VpcConfig:     cfg.vpcConfig(),
+		TracingConfig: cfg.tracingConfig(),
+		LoggingConfig: cfg.loggingConfig(),
+		// "" goes back to Lambda's own key.
+		KMSKeyArn: aws.String(cfg.KMSKeyARN),
 	}
 	if cfg.RoleARN != "" {
 		in.Role = aws.String(cfg.RoleARN)
@@ -244,15 +269,31 @@ func (c *Client) UpdateConfig(ctx context.Context, cfg Config) (*Function, error
 		return nil, err
 	}
 	fn := toFunction(out)
-	if err := c.syncTags(ctx, fn, cfg.Tags); err != nil {
+	if err := c.syncTags(ctx, fn, cfg.Tags, cfg.KeepTag); err != nil {
+		return nil, err
+	}
+	if err := c.syncConcurrency(ctx, fn, cfg.ReservedConcurrency); err != nil {
+		return nil, err
+	}
+	return fn, nil
+}
+
+// Retag brings the function's tags in line with cfg.Tags (and cfg.KeepTag)
+// and changes nothing else: tags alone never need a configuration update.
+func (c *Client) Retag(ctx context.Context, cfg Config) (*Function, error) {
+	fn, err := c.Get(ctx, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.syncTags(ctx, fn, cfg.Tags, cfg.KeepTag); err != nil {
 		return nil, err
 	}
 	return fn, nil
 }
 
 // syncTags makes fn's tags equal to want and records the result in fn.
-func (c *Client) syncTags(ctx context.Context, fn *Function, want map[string]string) error {
-	add, remove := diffTags(fn.Tags, want)
+func (c *Client) syncTags(ctx context.Context, fn *Function, want map[string]string, keep func(string) bool) error {
+	add, remove := diffTags(fn.Tags, want, keep)
 	if len(add) > 0 {
 		err := c.call(ctx, fn.Name, retryThrottle|retryConflict, func() error {
 			_, err := c.api.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(fn.ARN), Tags: add})
@@ -311,6 +352,7 @@ func (c *Client) Invoke(ctx context.Context, name string, payload []byte) (*Invo
 		return nil, fmt.Errorf("invoking Lambda function %q: %w", name, err)
 	}
 	res := &InvokeResult{Payload: out.Payload, FunctionError: aws.ToString(out.FunctionError), StatusCode: out.StatusCode}
+	res.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	if out.LogResult != nil {
 		tail, err := base64.StdEncoding.DecodeString(*out.LogResult)
 		if err != nil {
@@ -324,6 +366,7 @@ func (c *Client) Invoke(ctx context.Context, name string, payload []byte) (*Invo
 
 func toFunction(out *lambda.GetFunctionOutput) *Function {
 	f := &Function{Tags: out.Tags}
+	readSettings(f, out)
 	if code := out.Code; code != nil {
 		f.ImageURI = aws.ToString(code.ImageUri)
 		f.ResolvedImageURI = aws.ToString(code.ResolvedImageUri)
@@ -355,8 +398,9 @@ func toFunction(out *lambda.GetFunctionOutput) *Function {
 }
 
 // diffTags returns the tags to set and the keys to remove to turn have into
-// want. AWS's own aws:* tags cannot be removed and are left alone.
-func diffTags(have, want map[string]string) (add map[string]string, remove []string) {
+// want. AWS's own aws:* tags cannot be removed and are left alone, as are
+// those keep says to keep.
+func diffTags(have, want map[string]string, keep func(string) bool) (add map[string]string, remove []string) {
 	for k, v := range want {
 		if hv, ok := have[k]; !ok || hv != v {
 			if add == nil {
@@ -366,7 +410,7 @@ func diffTags(have, want map[string]string) (add map[string]string, remove []str
 		}
 	}
 	for k := range have {
-		if _, ok := want[k]; !ok && !isAWSTag(k) {
+		if _, ok := want[k]; !ok && !isAWSTag(k) && (keep == nil || !keep(k)) {
 			remove = append(remove, k)
 		}
 	}

@@ -384,13 +384,17 @@ func TestBackoff_boundedAndGrowing(t *testing.T) {
 }
 
 func TestDiffTags(t *testing.T) {
-	add, remove := diffTags(map[string]string{"a": "1", "b": "2", "aws:x": "y"}, map[string]string{"a": "1", "b": "3", "c": "4"})
+	add, remove := diffTags(map[string]string{"a": "1", "b": "2", "aws:x": "y"}, map[string]string{"a": "1", "b": "3", "c": "4"}, nil)
 	if !maps.Equal(add, map[string]string{"b": "3", "c": "4"}) || fmt.Sprint(remove) != "[]" {
 		t.Errorf("diffTags: add %v remove %v", add, remove)
 	}
-	_, remove = diffTags(map[string]string{"a": "1"}, nil)
+	_, remove = diffTags(map[string]string{"a": "1"}, nil, nil)
 	if !slices.Equal(remove, []string{"a"}) {
 		t.Errorf("nil want must remove all: remove %v", remove)
+	}
+	_, remove = diffTags(map[string]string{"a": "1", "team": "x"}, nil, func(k string) bool { return k == "team" })
+	if !slices.Equal(remove, []string{"a"}) {
+		t.Errorf("kept tags must stay: remove %v", remove)
 	}
 }
 

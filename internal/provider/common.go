@@ -97,6 +97,8 @@ func (pd *ProviderData) images(ctx context.Context, e *engine.Engine) *images.Ma
 		Docker: pd.Docker,
 		Claims: &pd.claims,
 		Logf:   func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) },
+		// The provider's own registry requests use its CA bundle and proxies.
+		Transport: pd.AWS.Transport,
 	}
 }
 

@@ -81,6 +81,7 @@ type operatorResultModel struct {
 	Output       jsontypes.Normalized `tfsdk:"output"`
 	Error        types.Object         `tfsdk:"error"`
 	LogTail      types.String         `tfsdk:"log_tail"`
+	operatorLogModel
 }
 
 var errorAttrTypes = map[string]attr.Type{"type": types.StringType, "message": types.StringType, "traceback": types.StringType}
@@ -89,6 +90,7 @@ var operatorResultAttrTypes = map[string]attr.Type{
 	"status": types.StringType, "cached_from": types.StringType, "attempts": types.Int64Type, "function_name": types.StringType, "started_at": types.StringType, "finished_at": types.StringType,
 	"duration_ms": types.Int64Type, "output_uri": types.StringType, "content_type": types.StringType, "size_bytes": types.Int64Type,
 	"output": jsontypes.NormalizedType{}, "error": types.ObjectType{AttrTypes: errorAttrTypes}, "log_tail": types.StringType,
+	"request_id": types.StringType, "log_group": types.StringType, "log_stream": types.StringType,
 }
 
 const defaultMaxParallel = 10
@@ -200,7 +202,10 @@ func (d *invocationDataSource) Schema(ctx context.Context, _ datasource.SchemaRe
 							"traceback": computed("Python traceback."),
 						},
 					},
-					"log_tail": computed("The last 4 KB of the invocation's log."),
+					"log_tail":   computed("The last 4 KB of the invocation's log; `log_group` and `log_stream` hold all of it."),
+					"request_id": computed("Lambda's request id of the operator's last invocation; its log lines in `log_group` carry it. Null for a cached operator and for runs on Step Functions."),
+					"log_group":  computed("The function's CloudWatch Logs log group, when the operator was invoked."),
+					"log_stream": computed("The log stream in `log_group` that holds the invocation's full log, found by its request id: read it with `aws logs get-log-events`. Null when CloudWatch Logs has not received it within a few seconds."),
 				}},
 			},
 		},
@@ -278,8 +283,11 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	case prepared.Reused != nil:
 		rec = prepared.Reused
 	case executor == executorStepFunctions:
-		runner := &sfnrun.Runner{API: d.data.AWS.ForRegion(e.Region).SFN, Store: store, Target: d.data.sfnTarget(e, wf), Verify: inv.Verify}
-		rec, err = runner.Run(ctx, prepared)
+		var target sfnrun.Target
+		if target, err = d.data.runsTarget(ctx, e, wf); err == nil {
+			runner := &sfnrun.Runner{API: d.data.AWS.ForRegion(e.Region).SFN, Store: store, Target: target, Verify: inv.Verify}
+			rec, err = runner.Run(ctx, prepared)
+		}
 	default:
 		rec, err = prepared.Execute(ctx, store, inv)
 	}
@@ -300,7 +308,8 @@ func (d *invocationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	m.DurationMS = types.Int64Value(rec.DurationMS)
 	m.RunURI = types.StringValue(store.URI(artifacts.RunKey(store.Prefix(), rec.Workflow, rec.ID)))
 	m.ExecutionARN = nullIfEmpty(rec.ExecutionARN)
-	m.Operators = operatorResults(ctx, rec, &resp.Diagnostics)
+	streams := d.logStreams(ctx, e.Region, rec)
+	m.Operators = operatorResults(ctx, rec, streams, &resp.Diagnostics)
 
 	if rec.Status != "succeeded" && !m.AllowFailure.ValueBool() {
 		resp.Diagnostics.AddError("Workflow run failed", failureSummary(rec))
@@ -376,7 +385,7 @@ func (d *invocationDataSource) request(ctx context.Context, m *invocationModel, 
 	}
 }
 
-func operatorResults(ctx context.Context, rec *run.Record, diags *diag.Diagnostics) types.Map {
+func operatorResults(ctx context.Context, rec *run.Record, streams map[string]string, diags *diag.Diagnostics) types.Map {
 	elems := map[string]attr.Value{}
 	for name, op := range rec.Operators {
 		res := operatorResultModel{
@@ -394,6 +403,7 @@ func operatorResults(ctx context.Context, rec *run.Record, diags *diag.Diagnosti
 			Error:        types.ObjectNull(errorAttrTypes),
 			LogTail:      nullIfEmpty(op.LogTail),
 		}
+		res.operatorLogModel = operatorLog(op, streams[name])
 		if len(op.Output) > 0 {
 			res.Output = jsontypes.NewNormalizedValue(string(op.Output))
 		}
@@ -475,7 +485,7 @@ func (l lambdaInvoker) Invoke(ctx context.Context, name string, payload []byte) 
 	if err != nil {
 		return run.Invocation{}, err
 	}
-	return run.Invocation{Payload: res.Payload, FunctionError: res.FunctionError, LogTail: res.LogTail}, nil
+	return run.Invocation{Payload: res.Payload, FunctionError: res.FunctionError, LogTail: res.LogTail, RequestID: res.RequestID}, nil
 }
 
 // Verify compares the function as Lambda reports it with its manifest.

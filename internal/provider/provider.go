@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"os"
 	"sync"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/images"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -36,17 +38,20 @@ type aqueductProvider struct {
 
 // providerModel is the provider block.
 type providerModel struct {
-	Region                 types.String    `tfsdk:"region"`
-	Profile                types.String    `tfsdk:"profile"`
-	SharedConfigFiles      types.List      `tfsdk:"shared_config_files"`
-	SharedCredentialsFiles types.List      `tfsdk:"shared_credentials_files"`
-	AccessKey              types.String    `tfsdk:"access_key"`
-	SecretKey              types.String    `tfsdk:"secret_key"`
-	Token                  types.String    `tfsdk:"token"`
-	MaxRetries             types.Int64     `tfsdk:"max_retries"`
-	Endpoints              *endpointsModel `tfsdk:"endpoints"`
-	S3UsePathStyle         types.Bool      `tfsdk:"s3_use_path_style"`
-	DockerHost             types.String    `tfsdk:"docker_host"`
+	Region                 types.String      `tfsdk:"region"`
+	Profile                types.String      `tfsdk:"profile"`
+	SharedConfigFiles      types.List        `tfsdk:"shared_config_files"`
+	SharedCredentialsFiles types.List        `tfsdk:"shared_credentials_files"`
+	AccessKey              types.String      `tfsdk:"access_key"`
+	SecretKey              types.String      `tfsdk:"secret_key"`
+	Token                  types.String      `tfsdk:"token"`
+	MaxRetries             types.Int64       `tfsdk:"max_retries"`
+	Endpoints              *endpointsModel   `tfsdk:"endpoints"`
+	S3UsePathStyle         types.Bool        `tfsdk:"s3_use_path_style"`
+	DockerHost             types.String      `tfsdk:"docker_host"`
+	DefaultTags            *defaultTagsModel `tfsdk:"default_tags"`
+	IgnoreTags             *ignoreTagsModel  `tfsdk:"ignore_tags"`
+	connectionModel                          // provider_connection.go
 }
 
 type endpointsModel struct {
@@ -57,11 +62,14 @@ type endpointsModel struct {
 	STS       types.String `tfsdk:"sts"`
 	SFN       types.String `tfsdk:"sfn"`
 	Scheduler types.String `tfsdk:"scheduler"`
+	Logs      types.String `tfsdk:"logs"`
 }
 
 // ProviderData is what Configure hands every resource and data source.
 type ProviderData struct {
 	AWS *awsconfig.Clients
+	// Tags are default_tags and ignore_tags.
+	Tags *tags.Config
 	// Docker returns the Docker client, made on first use so that plan,
 	// refresh and the data source never need a Docker engine.
 	Docker func() (client.APIClient, error)
@@ -124,7 +132,8 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"max_retries": schema.Int64Attribute{
 				Optional:            true,
-				MarkdownDescription: "Maximum attempts per AWS API call, including the first, for throttling and transient errors. Defaults to `AWS_MAX_ATTEMPTS`, else 25 as in the AWS provider.",
+				MarkdownDescription: "Maximum attempts per AWS API call, including the first, for throttling and transient errors, 1 to 100. Defaults to `AWS_MAX_ATTEMPTS`, else 25 as in the AWS provider.",
+				Validators:          maxRetriesValidators(),
 			},
 			"s3_use_path_style": schema.BoolAttribute{
 				Optional:            true,
@@ -146,10 +155,18 @@ func (p *aqueductProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"sts":       endpoint("AWS STS", "STS"),
 					"sfn":       endpoint("AWS Step Functions", "SFN"),
 					"scheduler": endpoint("Amazon EventBridge Scheduler", "SCHEDULER"),
+					"logs":      endpoint("Amazon CloudWatch Logs", "CLOUDWATCH_LOGS"),
 				},
 			},
 		},
 	}
+	for k, a := range connectionAttributes() {
+		resp.Schema.Attributes[k] = a
+	}
+	for k, b := range connectionBlocks() {
+		resp.Schema.Blocks[k] = b
+	}
+	maps.Copy(resp.Schema.Blocks, tagsBlocks())
 }
 
 func (p *aqueductProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -167,6 +184,10 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 				"The provider cannot be configured with a value known only after apply. Set `"+attr+"` to a literal or a variable, or leave it out to use the environment.")
 		}
 	}
+	for _, p := range m.unknown() {
+		resp.Diagnostics.AddAttributeError(p, "Unknown provider configuration value",
+			"The provider cannot be configured with a value known only after apply. Set it to a literal or a variable.")
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -183,13 +204,19 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	resp.Diagnostics.Append(m.SharedConfigFiles.ElementsAs(ctx, &s.SharedConfigFiles, false)...)
 	resp.Diagnostics.Append(m.SharedCredentialsFiles.ElementsAs(ctx, &s.SharedCredentialsFiles, false)...)
+	resp.Diagnostics.Append(m.settings(ctx, &s)...)
 	if e := m.Endpoints; e != nil {
-		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler} {
+		for name, v := range map[string]types.String{"lambda": e.Lambda, "ecr": e.ECR, "s3": e.S3, "iam": e.IAM, "sts": e.STS, "sfn": e.SFN, "scheduler": e.Scheduler, "logs": e.Logs} {
 			if v.ValueString() != "" {
 				s.Endpoints[name] = v.ValueString()
 			}
 		}
 	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	tagCfg := tagsConfig(ctx, m.DefaultTags, m.IgnoreTags, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -205,7 +232,7 @@ func (p *aqueductProvider) Configure(ctx context.Context, req provider.Configure
 	}
 
 	dockerHost := m.DockerHost.ValueString()
-	data := &ProviderData{AWS: clients, Docker: lazyDocker(dockerHost)}
+	data := &ProviderData{AWS: clients, Tags: tagCfg, Docker: lazyDocker(dockerHost)}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/awsconfig"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/clitest"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/emulatortest"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/fixtures"
@@ -54,6 +55,10 @@ func envOr(k, def string) string {
 func TestMain(m *testing.M) {
 	if os.Getenv("TF_ACC") == "" {
 		os.Exit(m.Run())
+	}
+	if err := clitest.PrepareEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "preparing the environment for", os.Getenv("TF_ACC_TERRAFORM_PATH")+":", err)
+		os.Exit(1)
 	}
 	logFile, err := os.CreateTemp("", "aqueduct-emulator-*.log")
 	if err != nil {
@@ -113,7 +118,7 @@ func testAccPreCheck(t *testing.T) {
 func testClients(t *testing.T) *awsconfig.Clients {
 	t.Helper()
 	c, err := awsconfig.Load(context.Background(), awsconfig.Settings{Region: "us-east-1", AccessKey: "test", SecretKey: "test",
-		Endpoints: map[string]string{"lambda": testEmulator.URL(), "ecr": testEmulator.URL(), "s3": testEmulator.URL(), "iam": testEmulator.URL(), "sts": testEmulator.URL(), "sfn": testEmulator.URL(), "scheduler": testEmulator.URL()}})
+		Endpoints: map[string]string{"lambda": testEmulator.URL(), "ecr": testEmulator.URL(), "s3": testEmulator.URL(), "iam": testEmulator.URL(), "sts": testEmulator.URL(), "sfn": testEmulator.URL(), "scheduler": testEmulator.URL(), "logs": testEmulator.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/iamrole"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
-	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/tagsall"
 )
 
 var (
@@ -51,16 +51,22 @@ type lambdaResourceModel struct {
 	ArtifactStore     *artifactStoreModel `tfsdk:"artifact_store"`
 	ECRRepository     types.String        `tfsdk:"ecr_repository"`
 	Tags              types.Map           `tfsdk:"tags"`
+	TagsAll           types.Map           `tfsdk:"tags_all"`
 	ForceDestroy      types.Bool          `tfsdk:"force_destroy"`
 	AccountID         types.String        `tfsdk:"account_id"`
 	RepositoryURL     types.String        `tfsdk:"repository_url"`
 	RepositoryCreated types.Bool          `tfsdk:"repository_created"`
+	ecrSettingsModel
 }
 
 type artifactStoreModel struct {
 	S3Bucket types.String `tfsdk:"s3_bucket"`
 	Prefix   types.String `tfsdk:"prefix"`
 }
+
+// engineInternalTags is how many tags the provider puts on an engine's
+// repository (engine.Tags without user tags, at most).
+const engineInternalTags = 6
 
 // ecrRepositoryPattern is ECR's repository name rule.
 var ecrRepositoryPattern = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
@@ -74,6 +80,7 @@ func (r *lambdaResource) Metadata(_ context.Context, req resource.MetadataReques
 
 func (r *lambdaResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	tagsAttr, tagsAllAttr := tagsall.Attributes("the ECR repository")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The connection a workflow runs on: an AWS region, the Lambda execution role, the S3 artifact store and the ECR repository that holds operator images.\n\n" +
 			"Create checks that the role exists and trusts `lambda.amazonaws.com`, and that the bucket exists and is writable; it creates the ECR repository when it is missing. " +
@@ -128,12 +135,8 @@ func (r *lambdaResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 					stringvalidator.RegexMatches(ecrRepositoryPattern, "must be a valid ECR repository name: lowercase letters, digits and . _ - separators, with optional / namespaces"),
 				},
 			},
-			"tags": schema.MapAttribute{
-				Optional:            true,
-				ElementType:         types.StringType,
-				MarkdownDescription: "Tags for the ECR repository. Keys starting with `aqueduct:` are reserved.",
-				Validators:          []validator.Map{validators.ReservedTagKeys("aqueduct:")},
-			},
+			"tags":     tagsAttr,
+			"tags_all": tagsAllAttr,
 			"force_destroy": schema.BoolAttribute{
 				Optional:            true,
 				Computed:            true,
@@ -182,6 +185,12 @@ func (r *lambdaResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			},
 		},
 	}
+	for name, a := range ecrSettingsAttributes() {
+		resp.Schema.Attributes[name] = a
+	}
+	for name, b := range ecrSettingsBlocks() {
+		resp.Schema.Blocks[name] = b
+	}
 }
 
 func (r *lambdaResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -210,6 +219,7 @@ func (r *lambdaResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if plan.ECRRepository.IsUnknown() && !plan.Name.IsUnknown() {
 		plan.ECRRepository = types.StringValue("aqueduct/" + plan.Name.ValueString())
 	}
+	plan.TagsAll = tagsall.Plan(ctx, r.data.Tags, plan.Tags, engineInternalTags, &resp.Diagnostics)
 	if plan.ID.IsUnknown() && !plan.Region.IsUnknown() && !plan.ECRRepository.IsUnknown() {
 		plan.ID = types.StringValue(ids.Engine{Region: plan.Region.ValueString(), Repository: plan.ECRRepository.ValueString()}.String())
 	}
@@ -230,7 +240,7 @@ func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest,
 		RoleARN:    plan.RoleARN.ValueString(),
 		Bucket:     plan.ArtifactStore.S3Bucket.ValueString(),
 		Prefix:     plan.ArtifactStore.Prefix.ValueString(),
-		UserTags:   stringMap(ctx, plan.Tags, &resp.Diagnostics),
+		UserTags:   tagsall.Values(ctx, plan.TagsAll, &resp.Diagnostics),
 	}
 
 	ident, err := clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -269,6 +279,7 @@ func (r *lambdaResource) Create(ctx context.Context, req resource.CreateRequest,
 			return
 		}
 	}
+	applyRepoSettings(ctx, clients.ECR, e.Repository, plan.wanted(), &resp.Diagnostics)
 	r.data.engines.Forget(e.ID())
 
 	plan.ID = types.StringValue(e.ID().String())
@@ -381,11 +392,13 @@ func (r *lambdaResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if state.ForceDestroy.IsNull() {
 		state.ForceDestroy = types.BoolValue(false)
 	}
-	if len(e.UserTags) > 0 || !state.Tags.IsNull() {
-		tags, d := types.MapValueFrom(ctx, types.StringType, e.UserTags)
-		resp.Diagnostics.Append(d...)
-		state.Tags = tags
+	settings, _, err := readRepoSettings(ctx, clients.ECR, e.Repository)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the ECR repository's settings", err.Error())
+		return
 	}
+	state.set(settings)
+	state.Tags, state.TagsAll = tagsall.Read(ctx, r.data.Tags, e.UserTags, state.Tags, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -419,17 +432,12 @@ func (r *lambdaResource) Update(ctx context.Context, req resource.UpdateRequest,
 	hadOrchestration := e.OrchestrationRoleARN != ""
 	e.RoleARN = plan.RoleARN.ValueString()
 	e.OrchestrationRoleARN = plan.OrchestrationRole.ValueString()
-	e.UserTags = stringMap(ctx, plan.Tags, &resp.Diagnostics)
+	e.UserTags = tagsall.Values(ctx, plan.TagsAll, &resp.Diagnostics)
 	if _, err := clients.ECR.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: aws.String(e.RepositoryARN), Tags: engine.ECRTags(e.Tags())}); err != nil {
 		resp.Diagnostics.AddError("Cannot update the engine's tags", err.Error())
 		return
 	}
-	var removed []string
-	for k := range oldUser {
-		if _, ok := e.UserTags[k]; !ok {
-			removed = append(removed, k)
-		}
-	}
+	_, removed := r.data.Tags.Diff(oldUser, e.UserTags)
 	if hadOrchestration && e.OrchestrationRoleARN == "" {
 		removed = append(removed, engine.TagOrchestrationRole)
 	}
@@ -438,6 +446,10 @@ func (r *lambdaResource) Update(ctx context.Context, req resource.UpdateRequest,
 			resp.Diagnostics.AddError("Cannot remove tags from the repository", err.Error())
 			return
 		}
+	}
+	applyRepoSettings(ctx, clients.ECR, e.Repository, plan.wanted(), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	r.data.engines.Forget(e.ID())
 	plan.RepositoryCreated = types.BoolValue(e.CreatedRepo)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -34,9 +35,11 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/memorytype"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/tagsall"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/plannedsource"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -76,7 +79,11 @@ type operatorModel struct {
 	RoleARN            types.String      `tfsdk:"role_arn"`
 	LastModified       types.String      `tfsdk:"last_modified"`
 	State              types.String      `tfsdk:"state"`
+	Tags               types.Map         `tfsdk:"tags"`
+	TagsAll            types.Map         `tfsdk:"tags_all"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
+	lambdaSettingsModel
+	operatorBuildInputs
 }
 
 // Private state keys.
@@ -104,6 +111,7 @@ func (r *operatorResource) Metadata(_ context.Context, req resource.MetadataRequ
 
 func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	tagsAttr, tagsAllAttr := tagsall.Attributes("the Lambda function")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One operator of a workflow: a Python function built into its own container image and deployed as its own Lambda function (package type Image).\n\n" +
 			"`source_hash` is computed at plan time from the build context, so unchanged files give an empty plan, and a change to `memory`, `timeout`, `environment` or `ephemeral_storage` alone updates the function's configuration without a build. " +
@@ -146,11 +154,12 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "pip requirement lines installed into the image, e.g. `[\"scikit-learn==1.5.2\"]`. Leave empty on a base image that already has what the code needs.",
 			},
 			"python_version": schema.StringAttribute{
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString(defaultPythonVersion),
-				MarkdownDescription: "Python version of the default base image: one of `3.9` to `3.13`. Defaults to `" + defaultPythonVersion + "`.",
-				Validators:          []validator.String{stringvalidator.OneOf("3.9", "3.10", "3.11", "3.12", "3.13")},
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(defaultPythonVersion),
+				MarkdownDescription: "Python version of the default base image: one of " + validators.PythonVersionList() + ", the versions AWS Lambda publishes base images for. " +
+					"Deprecated ones (3.9, 3.10, 3.11) plan with a warning giving AWS's deprecation date; others fail at plan time. Defaults to `" + defaultPythonVersion + "`.",
+				Validators: []validator.String{validators.PythonVersion()},
 			},
 			"base_image": schema.StringAttribute{
 				Optional:            true,
@@ -281,10 +290,16 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "The function's state as Lambda reports it: `Active`, `Pending`, `Inactive` or `Failed`. " +
 					"A function that went `Failed`, for example because its image left ECR, is planned for an update that pushes its image again.",
 			},
+			"tags":     tagsAttr,
+			"tags_all": tagsAllAttr,
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
+	}
+	maps.Copy(resp.Schema.Attributes, lambdaSettingsAttributes())
+	for name, a := range buildInputAttributes() {
+		resp.Schema.Attributes[name] = a
 	}
 }
 
@@ -299,12 +314,15 @@ func (m *operatorModel) spec(ctx context.Context, diags *diag.Diagnostics) build
 		diags.Append(m.Requirements.ElementsAs(ctx, &reqs, false)...)
 	}
 	return build.Spec{
-		SourceDir:     m.Source.ValueString(),
-		Function:      m.Function.ValueString(),
-		Requirements:  reqs,
-		PythonVersion: m.PythonVersion.ValueString(),
-		BaseImage:     m.BaseImage.ValueString(),
-		Architecture:  m.Architecture.ValueString(),
+		SourceDir:        m.Source.ValueString(),
+		Function:         m.Function.ValueString(),
+		Requirements:     reqs,
+		RequirementsFile: m.RequirementsFile.ValueString(),
+		Secrets:          m.buildSecrets(ctx, diags),
+		SecretsVersion:   m.BuildSecretsVersion.ValueString(),
+		PythonVersion:    m.PythonVersion.ValueString(),
+		BaseImage:        m.BaseImage.ValueString(),
+		Architecture:     m.Architecture.ValueString(),
 	}
 }
 
@@ -312,6 +330,7 @@ func (m *operatorModel) spec(ctx context.Context, diags *diag.Diagnostics) build
 type changes struct {
 	code   bool // UpdateFunctionCode: a new image or architecture
 	config bool // UpdateFunctionConfiguration
+	tags   bool // TagResource / UntagResource only
 }
 
 func (c changes) any() bool { return c.code || c.config }
@@ -323,7 +342,8 @@ func diff(ctx context.Context, plan, state *operatorModel) changes {
 	return changes{
 		code: plan.ImageURI.IsUnknown() || !plan.ImageURI.Equal(state.ImageURI) || !plan.Architecture.Equal(state.Architecture),
 		config: !memEqual || d.HasError() || !plan.Timeout.Equal(state.Timeout) || !plan.EphemeralStorage.Equal(state.EphemeralStorage) ||
-			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN),
+			!plan.Environment.Equal(state.Environment) || !plan.RoleARN.Equal(state.RoleARN) || plan.changed(&state.lambdaSettingsModel),
+		tags: !plan.TagsAll.Equal(state.TagsAll),
 	}
 }
 
@@ -344,6 +364,7 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		state = &operatorModel{}
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
+	plan.TagsAll = tagsall.Plan(ctx, r.data.Tags, plan.Tags, len(naming.FunctionTags("", ids.Operator{})), &resp.Diagnostics)
 
 	var op ids.Operator
 	if !plan.WorkflowID.IsUnknown() && !plan.Name.IsUnknown() {
@@ -359,12 +380,19 @@ func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	} else {
 		plan.FunctionName = types.StringUnknown()
 	}
+	plan.planLogGroup(plan.FunctionName)
 	if plan.BaseImage.IsUnknown() && !plan.PythonVersion.IsUnknown() {
 		plan.BaseImage = types.StringValue(build.DefaultBaseImage(plan.PythonVersion.ValueString()))
 	}
 
 	knowable := !plan.Source.IsUnknown() && !plan.Function.IsUnknown() && !plan.Requirements.IsUnknown() &&
-		!plan.PythonVersion.IsUnknown() && !plan.BaseImage.IsUnknown() && !plan.Architecture.IsUnknown()
+		!plan.PythonVersion.IsUnknown() && !plan.BaseImage.IsUnknown() && !plan.Architecture.IsUnknown() &&
+		!plan.RequirementsFile.IsUnknown() && !plan.BuildSecrets.IsUnknown() && !plan.BuildSecretsVersion.IsUnknown()
+	if knowable {
+		if plan.checkBuildInputs(&resp.Diagnostics); resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	if knowable {
 		hash, err := build.Hash(plan.spec(ctx, &resp.Diagnostics))
 		if err != nil {
@@ -638,6 +666,10 @@ func (r *operatorResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	plan.RoleARN = types.StringValue(t.engine.RoleARN)
+	// The log group first, so the function's first lines keep its retention.
+	if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
 	var fn *lambdafn.Function
 	if existing != nil {
 		fn, err = r.converge(ctx, fns, existing, cfg)
@@ -702,7 +734,10 @@ func (r *operatorResource) functionConfig(ctx context.Context, m *operatorModel,
 		EphemeralMB:  int32(m.EphemeralStorage.ValueInt64()),
 		Architecture: m.Architecture.ValueString(),
 		Environment:  stringMap(ctx, m.Environment, diags),
-		Tags:         naming.FunctionTags(t.engine.Name, t.op),
+		// The whole map also tags the function's other objects (its log group).
+		Tags:     tags.With(naming.FunctionTags(t.engine.Name, t.op), tagsall.Values(ctx, m.TagsAll, diags)),
+		KeepTag:  r.data.Tags.Ignored,
+		Settings: m.settings(ctx, diags),
 	}
 }
 
@@ -751,28 +786,31 @@ func (r *operatorResource) writeManifest(ctx context.Context, t *target, m *oper
 		inputs[i], inputLineages[i] = a.Operator.Name, a.Lineage
 	}
 	manifest := artifacts.OperatorManifest{
-		Name:            t.op.Name,
-		Workflow:        t.op.Workflow.Name,
-		FunctionName:    m.FunctionName.ValueString(),
-		ImageURI:        m.ImageURI.ValueString(),
-		SourceHash:      m.SourceHash.ValueString(),
-		Function:        m.Function.ValueString(),
-		Inputs:          inputs,
-		InputLineages:   inputLineages,
-		MemoryMB:        mb,
-		TimeoutS:        m.Timeout.ValueInt64(),
-		EphemeralMB:     m.EphemeralStorage.ValueInt64(),
-		RoleARN:         t.engine.RoleARN,
-		EnvironmentHMAC: envHMAC,
-		ReplacesImage:   replaces,
-		Memory:          m.Memory.ValueString(),
-		Source:          m.Source.ValueString(),
-		Requirements:    spec.Requirements,
-		PythonVersion:   m.PythonVersion.ValueString(),
-		BaseImage:       m.BaseImage.ValueString(),
-		Architecture:    m.Architecture.ValueString(),
-		KeepImage:       m.KeepImageOnDestroy.ValueBool(),
-		Retry:           retryPolicy(ctx, m.Retry, diags),
+		Name:                t.op.Name,
+		Workflow:            t.op.Workflow.Name,
+		FunctionName:        m.FunctionName.ValueString(),
+		ImageURI:            m.ImageURI.ValueString(),
+		SourceHash:          m.SourceHash.ValueString(),
+		Function:            m.Function.ValueString(),
+		Inputs:              inputs,
+		InputLineages:       inputLineages,
+		MemoryMB:            mb,
+		TimeoutS:            m.Timeout.ValueInt64(),
+		EphemeralMB:         m.EphemeralStorage.ValueInt64(),
+		RoleARN:             t.engine.RoleARN,
+		EnvironmentHMAC:     envHMAC,
+		ReplacesImage:       replaces,
+		Memory:              m.Memory.ValueString(),
+		Source:              m.Source.ValueString(),
+		Requirements:        spec.Requirements,
+		RequirementsFile:    spec.RequirementsFile,
+		BuildSecrets:        manifestSecrets(spec.Secrets),
+		BuildSecretsVersion: spec.SecretsVersion,
+		PythonVersion:       m.PythonVersion.ValueString(),
+		BaseImage:           m.BaseImage.ValueString(),
+		Architecture:        m.Architecture.ValueString(),
+		KeepImage:           m.KeepImageOnDestroy.ValueBool(),
+		Retry:               retryPolicy(ctx, m.Retry, diags),
 	}
 	if !m.FunctionARN.IsUnknown() {
 		manifest.FunctionARN = m.FunctionARN.ValueString()
@@ -818,6 +856,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddError("Cannot read the Lambda function", err.Error())
 		return
 	}
+	state.Tags, state.TagsAll = tagsall.Read(ctx, r.data.Tags, fn.Tags, state.Tags, &resp.Diagnostics)
 
 	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)
 	switch {
@@ -850,6 +889,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		state.SourceHash = types.StringValue(m.SourceHash)
 		state.KeepImageOnDestroy = types.BoolValue(m.KeepImage)
 		state.Retry = retryObject(ctx, m.Retry, &resp.Diagnostics)
+		state.setFromManifest(ctx, &m, &resp.Diagnostics)
 		if len(m.Requirements) > 0 || !state.Requirements.IsNull() {
 			// Non-nil: a nil slice is a null list, a diff from `requirements = []` forever.
 			reqs, d := types.ListValueFrom(ctx, types.StringType, append([]string{}, m.Requirements...))
@@ -891,6 +931,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if mb, _ := state.Memory.MB(); state.Memory.IsNull() || mb != int64(fn.MemoryMB) {
 		state.Memory = memorytype.NewMemoryMB(int64(fn.MemoryMB))
 	}
+	state.readSettings(ctx, fn, r.readLogGroup(ctx, e.Region, op, fn.Name, &resp.Diagnostics), &resp.Diagnostics)
 	state.Timeout = types.Int64Value(int64(fn.TimeoutS))
 	state.EphemeralStorage = types.Int64Value(int64(fn.EphemeralMB))
 	state.Architecture = types.StringValue(fn.Architecture)
@@ -958,6 +999,12 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Tags reach the log group too, so a tags-only change updates it.
+	if ch.config || ch.tags {
+		if r.ensureLogGroup(ctx, t.engine.Region, t.op, &plan, cfg.Tags, &resp.Diagnostics); resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	var fn *lambdafn.Function
 	var err error
 	// A planned image is pushed to the function even when the digest is the
@@ -971,6 +1018,11 @@ func (r *operatorResource) Update(ctx context.Context, req resource.UpdateReques
 	if ch.config {
 		if fn, err = fns.UpdateConfig(ctx, cfg); err != nil {
 			resp.Diagnostics.AddError("Cannot update the function's configuration", err.Error())
+			return
+		}
+	} else if ch.tags {
+		if fn, err = fns.Retag(ctx, cfg); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("tags"), "Cannot update the function's tags", err.Error())
 			return
 		}
 	}
@@ -1011,6 +1063,9 @@ func (r *operatorResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	if err := r.data.lambda(op.Workflow.Engine.Region).Delete(ctx, state.FunctionName.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the Lambda function", err.Error())
+		return
+	}
+	if r.deleteLogGroup(ctx, op.Workflow.Engine.Region, op, state.FunctionName.ValueString(), &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
 	e, err := r.data.resolveEngine(ctx, op.Workflow.Engine)

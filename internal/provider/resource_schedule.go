@@ -30,11 +30,13 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/iamrole"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/tagsall"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/run"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/schedule"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/sfnrun"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/statemachine"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -64,6 +66,8 @@ type scheduleModel struct {
 	ScheduleARN        types.String   `tfsdk:"schedule_arn"`
 	ScheduleName       types.String   `tfsdk:"schedule_name"`
 	InputSHA256        types.String   `tfsdk:"input_sha256"`
+	Tags               types.Map      `tfsdk:"tags"`
+	TagsAll            types.Map      `tfsdk:"tags_all"`
 	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -73,6 +77,7 @@ func (r *scheduleResource) Metadata(_ context.Context, req resource.MetadataRequ
 
 func (r *scheduleResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	tagsAttr, tagsAllAttr := tagsall.Attributes("the schedule's Step Functions state machine (EventBridge Scheduler takes tags on schedule groups only, not on schedules)")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Runs a workflow unattended, on AWS: an EventBridge Scheduler schedule that starts executions of the schedule's own Step Functions state machine, " +
 			"which runs the operators the `artifacts` need, as `data.aqueduct_invocation` with `executor = \"step_functions\"` does, and writes the same run record.\n\n" +
@@ -153,6 +158,8 @@ func (r *scheduleResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "SHA-256 of the execution input each firing starts with: the operators' lineages and the parameters. " +
 					"It changes when anything upstream of the artifacts or a default parameter of the workflow does.",
 			},
+			"tags":     tagsAttr,
+			"tags_all": tagsAllAttr,
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -201,8 +208,10 @@ func (r *scheduleResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	var plan scheduleModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	plan.TagsAll = tagsall.Plan(ctx, r.data.Tags, plan.Tags, len(scheduleTags(&engine.Engine{}, ids.Schedule{})), &resp.Diagnostics)
 	wf, targets, ok := plan.targets(ctx, &resp.Diagnostics)
 	if !ok || plan.Name.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
 	sid := ids.Schedule{Workflow: wf, Name: plan.Name.ValueString()}
@@ -341,7 +350,10 @@ func (r *scheduleResource) apply(ctx context.Context, plan, state *scheduleModel
 	api := r.data.AWS.ForRegion(e.Region)
 	smName := naming.ScheduleStateMachine(sid)
 	smARN := sfnrun.ARN(e.RepositoryARN, e.Region, e.RegistryID, smName)
-	if _, err := sfnrun.Ensure(ctx, api.SFN, smARN, sfnrun.Machine{Name: smName, Definition: def, RoleARN: role, Tags: scheduleTags(e, sid)}); err != nil {
+	if _, err := sfnrun.Ensure(ctx, api.SFN, smARN, sfnrun.Machine{
+		Name: smName, Definition: def, RoleARN: role,
+		Tags: tags.With(scheduleTags(e, sid), tagsall.Values(ctx, plan.TagsAll, diags)), KeepTag: r.data.Tags.Ignored,
+	}); err != nil {
 		diags.AddError("Cannot create the schedule's state machine", err.Error())
 		return
 	}
@@ -421,6 +433,12 @@ func (r *scheduleResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	machineTags, err := sfnrun.Tags(ctx, api.SFN, got.TargetARN)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the schedule's state machine", err.Error())
+		return
+	}
+	state.Tags, state.TagsAll = tagsall.Read(ctx, r.data.Tags, machineTags, state.Tags, &resp.Diagnostics)
 	state.Name = types.StringValue(sid.Name)
 	state.WorkflowID = types.StringValue(sid.Workflow.String())
 	state.ScheduleExpression = types.StringValue(got.Expression)

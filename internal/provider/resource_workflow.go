@@ -24,9 +24,11 @@ import (
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/engine"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/ids"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/lambdafn"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/modifiers/tagsall"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/naming"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/schedule"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/sfnrun"
+	"github.com/aqueduct/terraform-provider-aqueduct/internal/tags"
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/validators"
 )
 
@@ -49,6 +51,8 @@ type workflowModel struct {
 	Parameters  types.Map    `tfsdk:"parameters"`
 	Schedule    types.String `tfsdk:"schedule"`
 	ManifestURI types.String `tfsdk:"manifest_uri"`
+	Tags        types.Map    `tfsdk:"tags"`
+	TagsAll     types.Map    `tfsdk:"tags_all"`
 }
 
 const retiredScheduleDetail = "aqueduct_workflow.schedule was recorded and never ran anything. Remove it, and schedule runs with an aqueduct_schedule resource: " +
@@ -60,6 +64,7 @@ func (r *workflowResource) Metadata(_ context.Context, req resource.MetadataRequ
 }
 
 func (r *workflowResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	tagsAttr, tagsAllAttr := tagsall.Attributes("the Step Functions state machines of the workflow's runs (`data.aqueduct_invocation` with `executor = \"step_functions\"`)")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A named DAG of operators on one `aqueduct_lambda_resource`. Its manifest is written to the engine's artifact store at `<prefix>/workflows/<name>/workflow.json`.",
 		Attributes: map[string]schema.Attribute{
@@ -108,6 +113,8 @@ func (r *workflowResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "`s3://` URI of the workflow's manifest.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
+			"tags":     tagsAttr,
+			"tags_all": tagsAllAttr,
 		},
 	}
 }
@@ -127,6 +134,7 @@ func (r *workflowResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.TagsAll = tagsall.Plan(ctx, r.data.Tags, plan.Tags, len(sfnrun.RunsTags("", ids.Workflow{})), &resp.Diagnostics)
 	if plan.ID.IsUnknown() && !plan.Engine.IsUnknown() && !plan.Name.IsUnknown() {
 		e, err := ids.ParseEngine(plan.Engine.ValueString(), r.data.AWS.Region)
 		if err != nil {
@@ -134,8 +142,8 @@ func (r *workflowResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 			return
 		}
 		plan.ID = types.StringValue(ids.Workflow{Engine: e, Name: plan.Name.ValueString()}.String())
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
 func (r *workflowResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -190,6 +198,7 @@ func (r *workflowResource) write(ctx context.Context, e *engine.Engine, m *workf
 		Description: m.Description.ValueString(),
 		Engine:      e.ID().String(),
 		Parameters:  map[string]json.RawMessage{},
+		Tags:        tagsall.Values(ctx, m.TagsAll, diags),
 	}
 	for k, v := range m.Parameters.Elements() {
 		n, ok := v.(jsontypes.Normalized)
@@ -259,6 +268,12 @@ func (r *workflowResource) Read(ctx context.Context, req resource.ReadRequest, r
 	state.Description = optionalString(m.Description, state.Description)
 	state.Schedule = types.StringNull() // retired; an older manifest's value is dropped
 	state.ManifestURI = types.StringValue(store.URI(key))
+	applied, err := r.runsTags(ctx, e, wf, m.Tags)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the tags of the workflow's state machines", err.Error())
+		return
+	}
+	state.Tags, state.TagsAll = tagsall.Read(ctx, r.data.Tags, applied, state.Tags, &resp.Diagnostics)
 	if len(m.Parameters) > 0 || !state.Parameters.IsNull() {
 		elems := map[string]attr.Value{}
 		for k, v := range m.Parameters {
@@ -282,8 +297,9 @@ func (r *workflowResource) orphanStore(uri, region string) (*artifacts.Store, st
 }
 
 func (r *workflowResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan workflowModel
+	var plan, state workflowModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -295,7 +311,65 @@ func (r *workflowResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Runs made the state machines before: they take the new tags now, not
+	// at the next run.
+	if !plan.TagsAll.Equal(state.TagsAll) && e.OrchestrationRoleARN != "" {
+		wf := ids.Workflow{Engine: e.ID(), Name: plan.Name.ValueString()}
+		if err := r.retagRunMachines(ctx, e, wf, tagsall.Values(ctx, plan.TagsAll, &resp.Diagnostics)); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("tags"), "Cannot tag the workflow's state machines", err.Error())
+			return
+		}
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// runsTags are the tags the workflow's runs state machines carry: those of
+// one of them when runs on Step Functions made any (so that a change made
+// outside Terraform shows), else the manifest's.
+func (r *workflowResource) runsTags(ctx context.Context, e *engine.Engine, wf ids.Workflow, manifest map[string]string) (map[string]string, error) {
+	if e.OrchestrationRoleARN == "" {
+		return manifest, nil // runs happen in terraform: no state machines
+	}
+	api := r.data.AWS.ForRegion(e.Region).SFN
+	arns, err := sfnrun.RunMachines(ctx, api, wf)
+	if err != nil || len(arns) == 0 {
+		return manifest, err
+	}
+	return sfnrun.Tags(ctx, api, arns[0])
+}
+
+// retagRunMachines gives the workflow's existing runs state machines the
+// workflow's tags next to the provider's own.
+func (r *workflowResource) retagRunMachines(ctx context.Context, e *engine.Engine, wf ids.Workflow, user map[string]string) error {
+	api := r.data.AWS.ForRegion(e.Region).SFN
+	arns, err := sfnrun.RunMachines(ctx, api, wf)
+	if err != nil {
+		return err
+	}
+	want := tags.With(sfnrun.RunsTags(e.Name, wf), user)
+	for _, arn := range arns {
+		have, err := sfnrun.Tags(ctx, api, arn)
+		if err != nil {
+			return err
+		}
+		if err := sfnrun.SyncTags(ctx, api, arn, have, want, r.data.Tags.Ignored); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runsTarget is where the workflow's runs go on Step Functions, with the
+// workflow's tags as last applied.
+func (pd *ProviderData) runsTarget(ctx context.Context, e *engine.Engine, wf ids.Workflow) (sfnrun.Target, error) {
+	t := pd.sfnTarget(e, wf)
+	var m artifacts.WorkflowManifest
+	store := pd.store(e)
+	if _, err := store.GetJSON(ctx, artifacts.WorkflowKey(store.Prefix(), wf.Name), &m); err != nil {
+		return t, fmt.Errorf("reading the manifest of workflow %q: %w", wf.Name, err)
+	}
+	t.Tags, t.KeepTag = m.Tags, pd.Tags.Ignored
+	return t, nil
 }
 
 func (r *workflowResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -25,18 +25,39 @@ import (
 // pushTailLines is how much of the push log a failure error carries.
 const pushTailLines = 20
 
+// Option changes how the provider itself talks to the registry.
+type Option func(*options)
+
+type options struct{ transport http.RoundTripper }
+
+// WithTransport sends the provider's own registry requests (lookups, the
+// pre-push credential check, the digest read back) through rt: the
+// provider's custom CA bundle and proxies. The push itself is the Docker
+// daemon's, which uses its own proxy and CA settings.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) { o.transport = rt }
+}
+
+func collect(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
 // Lookup asks the registry for the manifest digest of ref ("host/repo:tag").
 // A tag or repository the registry does not have is found=false with no
 // error. Loopback registries are spoken to over plain HTTP.
-func Lookup(ctx context.Context, ref string, auth Auth) (digest string, found bool, err error) {
-	d, found, err := head(ctx, ref, auth)
+func Lookup(ctx context.Context, ref string, auth Auth, opts ...Option) (digest string, found bool, err error) {
+	d, found, err := head(ctx, ref, auth, collect(opts))
 	if err != nil || !found {
 		return "", found, err
 	}
 	return d.Digest.String(), true, nil
 }
 
-func head(ctx context.Context, ref string, auth Auth) (*v1.Descriptor, bool, error) {
+func head(ctx context.Context, ref string, auth Auth, o options) (*v1.Descriptor, bool, error) {
 	r, err := parseRef(ref)
 	if err != nil {
 		return nil, false, err
@@ -45,7 +66,11 @@ func head(ctx context.Context, ref string, auth Auth) (*v1.Descriptor, bool, err
 	if auth.Username != "" || auth.Password != "" {
 		authr = &authn.Basic{Username: auth.Username, Password: auth.Password}
 	}
-	d, err := remote.Head(r, remote.WithContext(ctx), remote.WithAuth(authr))
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(authr)}
+	if o.transport != nil {
+		ropts = append(ropts, remote.WithTransport(o.transport))
+	}
+	d, err := remote.Head(r, ropts...)
 	if err != nil {
 		var terr *transport.Error
 		if errors.As(err, &terr) {
@@ -104,7 +129,8 @@ func isLoopback(ref string) bool {
 // engine with auth, and returns the manifest digest ("sha256:...") as the
 // registry reports it afterwards: never the engine's own idea of it. Progress
 // goes to logf (which may be nil), one line per layer state change.
-func Push(ctx context.Context, docker client.APIClient, imageID string, ref string, auth Auth, logf func(string)) (string, error) {
+func Push(ctx context.Context, docker client.APIClient, imageID string, ref string, auth Auth, logf func(string), opts ...Option) (string, error) {
+	o := collect(opts)
 	if logf == nil {
 		logf = func(string) {}
 	}
@@ -114,7 +140,7 @@ func Push(ctx context.Context, docker client.APIClient, imageID string, ref stri
 		return "", err
 	}
 	var denied *deniedError
-	if _, _, err := head(ctx, ref, auth); errors.As(err, &denied) {
+	if _, _, err := head(ctx, ref, auth, o); errors.As(err, &denied) {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	if err := docker.ImageTag(ctx, imageID, ref); err != nil {
@@ -141,7 +167,7 @@ func Push(ctx context.Context, docker client.APIClient, imageID string, ref stri
 		delay *= 2
 	}
 
-	d, found, err := head(ctx, ref, auth)
+	d, found, err := head(ctx, ref, auth, o)
 	if err != nil {
 		return "", err
 	}
@@ -264,4 +290,14 @@ func DigestRef(repoURL, digest string) string {
 		repo = repo[:i]
 	}
 	return repo + "@" + digest
+}
+
+// IsImmutableTagError reports whether a push failed because the tag exists
+// in an ECR repository with IMMUTABLE tags. ECR refuses such a push even for
+// the digest the tag already names (ImageTagAlreadyExistsException; through
+// the registry API "tag invalid: ... cannot be overwritten because the
+// repository is immutable").
+func IsImmutableTagError(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "because the repository is immutable") ||
+		strings.Contains(err.Error(), "ImageTagAlreadyExistsException"))
 }

@@ -13,6 +13,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -329,5 +330,30 @@ func TestPush_retriesWhatDockerDoesNot(t *testing.T) {
 	}
 	if retries < 1 || !strings.HasPrefix(digest, "sha256:") {
 		t.Fatalf("digest %q after %d retries; want a digest after at least one retry:\n%s", digest, retries, strings.Join(log, "\n"))
+	}
+}
+
+// The provider's own registry requests go through the transport it is
+// given (its proxies and CA bundle): here a proxy, which sees them.
+func TestLookup_usesTheGivenTransport(t *testing.T) {
+	reg := startRegistry(t)
+	proxy := testenv.StartProxy(t)
+	u, _ := url.Parse(proxy.URL)
+	// Go's environment proxy rules never proxy loopback, so the test's
+	// transport proxies everything.
+	rt := &http.Transport{Proxy: http.ProxyURL(u)}
+	ref := reg.host + "/never/pushed:v1"
+	if _, found, err := Lookup(context.Background(), ref, reg.auth, WithTransport(rt)); err != nil || found {
+		t.Fatalf("Lookup through the proxy = %v, %v", found, err)
+	}
+	hosts := proxy.Hosts()
+	if len(hosts) == 0 || hosts[0] != reg.host {
+		t.Fatalf("the proxy relayed %v, want requests for %s", hosts, reg.host)
+	}
+	if _, _, err := Lookup(context.Background(), ref, reg.auth); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(proxy.Hosts()); n != len(hosts) {
+		t.Errorf("without WithTransport the proxy saw %d more requests", n-len(hosts))
 	}
 }

@@ -604,6 +604,7 @@ func (e *executor) invoke(ctx context.Context, j job, op OperatorRecord, key str
 		return failed(op, "Aqueduct.InvokeError", "%v", err)
 	}
 	op.LogTail = res.LogTail
+	op.RequestID = res.RequestID
 	if res.FunctionError != "" {
 		op.Status = StatusFailed
 		op.Error = parseFunctionError(res)

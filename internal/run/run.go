@@ -61,6 +61,7 @@ type Invocation struct {
 	Payload       []byte
 	FunctionError string
 	LogTail       string // decoded text, not Lambda's base64
+	RequestID     string // Lambda's id of the invocation
 }
 
 // Target is an operator a run must produce the output of, with the lineage
@@ -159,6 +160,9 @@ type OperatorRecord struct {
 	// SkippedBecause says why a skipped operator did not run.
 	SkippedBecause string `json:"skipped_because,omitempty"`
 	LogTail        string `json:"log_tail,omitempty"`
+	// RequestID is Lambda's id of the last invocation, which names its
+	// lines in the function's log group.
+	RequestID string `json:"request_id,omitempty"`
 	// Warning is something the user should know about this operator's run.
 	Warning string `json:"warning,omitempty"`
 }

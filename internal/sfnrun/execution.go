@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -30,6 +31,11 @@ type Target struct {
 	LikeARN string
 	RoleARN string
 	Store   statemachine.Store
+	// Tags are the workflow's own tags (its tags_all), put on its runs
+	// state machines next to the provider's; KeepTag names tags another
+	// tool manages there (ignore_tags).
+	Tags    map[string]string
+	KeepTag func(key string) bool
 }
 
 // Spec is the state machine spec of a prepared run.
@@ -105,7 +111,7 @@ func (r *Runner) Run(ctx context.Context, p *run.Prepared) (*run.Record, error) 
 	}
 	name := naming.RunStateMachine(t.Workflow, def)
 	arn := ARN(t.LikeARN, t.Workflow.Engine.Region, t.Account, name)
-	created, err := Ensure(ctx, r.API, arn, Machine{Name: name, Definition: def, RoleARN: t.RoleARN, Tags: RunsTags(t.EngineName, t.Workflow)})
+	created, err := Ensure(ctx, r.API, arn, Machine{Name: name, Definition: def, RoleARN: t.RoleARN, Tags: t.machineTags(), KeepTag: t.KeepTag})
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +265,18 @@ func (r *Runner) countAttempts(ctx context.Context, exec string, rec *run.Record
 	return nil
 }
 
-// RunsTags are the tags of a workflow's runs state machines.
+// machineTags are the tags of the workflow's runs state machines: the
+// provider's and the workflow's own.
+func (t Target) machineTags() map[string]string {
+	out := maps.Clone(t.Tags)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, RunsTags(t.EngineName, t.Workflow))
+	return out
+}
+
+// RunsTags are the provider's tags of a workflow's runs state machines.
 func RunsTags(engineName string, wf ids.Workflow) map[string]string {
 	return map[string]string{
 		naming.TagEngine: engineName, naming.TagWorkflow: wf.Name, naming.TagKind: naming.KindRuns, naming.TagOwner: naming.RunsOwner(wf),

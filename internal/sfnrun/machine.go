@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,9 +25,13 @@ type Machine struct {
 	Name       string
 	Definition []byte
 	RoleARN    string
-	// Tags are put on a new machine; Tags[naming.TagOwner] is checked on
-	// an existing one, which is adopted only when it matches.
+	// Tags are put on a new machine, and an existing one's are brought in
+	// line; Tags[naming.TagOwner] is checked on an existing one, which is
+	// adopted only when it matches.
 	Tags map[string]string
+	// KeepTag, when set, says which tags missing from Tags stay on an
+	// existing machine: those another tool manages (ignore_tags).
+	KeepTag func(key string) bool
 }
 
 // ARN is the ARN of the state machine name in the region and account of
@@ -75,7 +81,11 @@ func Ensure(ctx context.Context, api *sfn.Client, arn string, m Machine) (create
 	case err != nil:
 		return false, fmt.Errorf("reading state machine %s: %w", m.Name, err)
 	}
-	if err := checkOwner(ctx, api, arn, m); err != nil {
+	have, err := checkOwner(ctx, api, arn, m)
+	if err != nil {
+		return false, err
+	}
+	if err := SyncTags(ctx, api, arn, have, m.Tags, m.KeepTag); err != nil {
 		return false, err
 	}
 	if aws.ToString(out.Definition) == string(m.Definition) && aws.ToString(out.RoleArn) == m.RoleARN {
@@ -89,17 +99,47 @@ func Ensure(ctx context.Context, api *sfn.Client, arn string, m Machine) (create
 	return false, nil
 }
 
-func checkOwner(ctx context.Context, api *sfn.Client, arn string, m Machine) error {
+// checkOwner returns the tags of the machine at arn when it is m's.
+func checkOwner(ctx context.Context, api *sfn.Client, arn string, m Machine) (map[string]string, error) {
 	tags, err := Tags(ctx, api, arn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if want := m.Tags[naming.TagOwner]; tags[naming.TagOwner] != want {
 		owner := "no aqueduct owner tag"
 		if o := tags[naming.TagOwner]; o != "" {
 			owner = fmt.Sprintf("owner %s (engine %q, workflow %q)", o, tags[naming.TagEngine], tags[naming.TagWorkflow])
 		}
-		return fmt.Errorf("state machine %s already exists and is not this one's: it has %s", m.Name, owner)
+		return nil, fmt.Errorf("state machine %s already exists and is not this one's: it has %s", m.Name, owner)
+	}
+	return tags, nil
+}
+
+// SyncTags turns a machine's tags from have into want: it sets what
+// differs and removes what want lacks, except AWS's own aws:* tags and
+// those keep says to keep.
+func SyncTags(ctx context.Context, api *sfn.Client, arn string, have, want map[string]string, keep func(string) bool) error {
+	var set []types.Tag
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if hv, ok := have[k]; !ok || hv != want[k] {
+			set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
+		}
+	}
+	var remove []string
+	for _, k := range slices.Sorted(maps.Keys(have)) {
+		if _, ok := want[k]; !ok && !strings.HasPrefix(k, "aws:") && (keep == nil || !keep(k)) {
+			remove = append(remove, k)
+		}
+	}
+	if len(set) > 0 {
+		if _, err := api.TagResource(ctx, &sfn.TagResourceInput{ResourceArn: aws.String(arn), Tags: set}); err != nil {
+			return fmt.Errorf("tagging state machine %s: %w", arn, err)
+		}
+	}
+	if len(remove) > 0 {
+		if _, err := api.UntagResource(ctx, &sfn.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: remove}); err != nil {
+			return fmt.Errorf("untagging state machine %s: %w", arn, err)
+		}
 	}
 	return nil
 }

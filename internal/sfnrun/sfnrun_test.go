@@ -64,6 +64,38 @@ func TestEnsure(t *testing.T) {
 	}
 }
 
+// Ensure brings an existing machine's tags in line: changed and new tags
+// set, removed ones untagged, kept ones (ignore_tags) left alone.
+func TestEnsure_syncsTags(t *testing.T) {
+	api, role := setup(t)
+	ctx := context.Background()
+	arn := ARN("arn:aws:iam::000000000000:role/x", "us-east-1", "000000000000", "ml-iris-run-tags")
+	m := machine("ml-iris-run-tags", role, passes, "me")
+	m.Tags["env"], m.Tags["old"] = "dev", "1"
+	if _, err := Ensure(ctx, api, arn, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.TagResource(ctx, &sfn.TagResourceInput{ResourceArn: aws.String(arn), Tags: []types.Tag{{Key: aws.String("owner-team"), Value: aws.String("data")}}}); err != nil {
+		t.Fatal(err)
+	}
+	m = machine("ml-iris-run-tags", role, passes, "me")
+	m.Tags["env"], m.Tags["new"] = "prod", "2"
+	m.KeepTag = func(k string) bool { return k == "owner-team" }
+	if _, err := Ensure(ctx, api, arn, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Tags(ctx, api, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["env"] != "prod" || got["new"] != "2" || got["owner-team"] != "data" || got[naming.TagOwner] != "me" {
+		t.Errorf("tags after Ensure: %v", got)
+	}
+	if _, ok := got["old"]; ok {
+		t.Errorf("a removed tag stays: %v", got)
+	}
+}
+
 // A run id's closed executions are followed by the next name, whatever
 // they ended as; the first is named by the id itself, at the ARN AWS
 // derives from the machine's.

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -33,14 +32,5 @@ func TestURLWithScheme(t *testing.T) {
 		if c.wantErr && !strings.Contains(resp.Diagnostics.Errors()[0].Detail(), c.in.ValueString()) {
 			t.Errorf("%s: diagnostic does not name the value: %v", c.in, resp.Diagnostics)
 		}
-	}
-}
-
-func TestReservedTagKeys(t *testing.T) {
-	m, _ := types.MapValue(types.StringType, map[string]attr.Value{"team": types.StringValue("ml"), "aqueduct:engine": types.StringValue("x")})
-	resp := &validator.MapResponse{}
-	ReservedTagKeys("aqueduct:").ValidateMap(context.Background(), validator.MapRequest{Path: path.Root("tags"), ConfigValue: m}, resp)
-	if resp.Diagnostics.ErrorsCount() != 1 || !strings.Contains(resp.Diagnostics.Errors()[0].Detail(), `"aqueduct:engine"`) {
-		t.Fatalf("want one error naming the reserved key, got %v", resp.Diagnostics)
 	}
 }

@@ -104,19 +104,31 @@ func decodeREST(r *http.Request, labels map[string]string, v reflect.Value) erro
 	return nil
 }
 
-// decodeForm binds awsQuery inputs: `query:"Name"` strings, and
-// `query:"Name.member"` lists of structs read from Name.member.1.Field,
-// Name.member.2.Field, and so on.
+// decodeForm binds awsQuery inputs: `query:"Name"` strings,
+// `query:"Name.member"` lists of strings read from Name.member.1,
+// Name.member.2, and lists of structs read from Name.member.1.Field,
+// Name.member.2.Field, and so on. Embedded structs' fields are bound too.
 func decodeForm(form map[string][]string, prefix string, v reflect.Value) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		name := t.Field(i).Tag.Get("query")
+		f := v.Field(i)
 		if name == "" {
+			// An embedded struct shares its fields (inputs common to
+			// several operations).
+			if t.Field(i).Anonymous && f.Kind() == reflect.Struct {
+				if err := decodeForm(form, prefix, f); err != nil {
+					return err
+				}
+			}
 			continue
 		}
-		f := v.Field(i)
 		key := prefix + name
 		switch {
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+			for n := 1; len(form[fmt.Sprintf("%s.%d", key, n)]) > 0; n++ {
+				f.Set(reflect.Append(f, reflect.ValueOf(form[fmt.Sprintf("%s.%d", key, n)][0])))
+			}
 		case f.Kind() == reflect.String:
 			if vs := form[key]; len(vs) > 0 {
 				f.SetString(vs[0])

@@ -194,9 +194,7 @@ func TestDeleteRepositoryErrors(t *testing.T) {
 
 func TestUnknownOperation(t *testing.T) {
 	s := startServer(t, "")
-	_, err := s.ecr.PutLifecyclePolicy(context.Background(), &ecr.PutLifecyclePolicyInput{
-		RepositoryName: aws.String("x1"), LifecyclePolicyText: aws.String("{}"),
-	})
+	_, err := s.ecr.PutRegistryPolicy(context.Background(), &ecr.PutRegistryPolicyInput{PolicyText: aws.String("{}")})
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorCode() != "UnknownOperationException" {
 		t.Errorf("unsupported op: err = %v, want UnknownOperationException", err)

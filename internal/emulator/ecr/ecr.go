@@ -67,6 +67,9 @@ type repository struct {
 	Tags          map[string]string `json:"tags"`
 	Images        map[string]*image `json:"images"`    // by digest
 	ImageTags     map[string]string `json:"imageTags"` // tag -> digest
+	// LifecyclePolicy is the policy text as put, "" for none.
+	LifecyclePolicy  string    `json:"lifecyclePolicy,omitempty"`
+	LifecycleUpdated time.Time `json:"lifecycleUpdated,omitempty"`
 }
 
 type image struct {

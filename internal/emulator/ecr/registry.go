@@ -296,8 +296,11 @@ func (s *Service) putManifest(w http.ResponseWriter, r *http.Request, name, ref 
 			return
 		}
 	}
+	// Real ECR refuses any push to an existing tag of an immutable
+	// repository, even of the digest it already names
+	// (github.com/aws/containers-roadmap/issues/2179).
 	if !isDigest && strings.HasPrefix(repo.TagMutability, "IMMUTABLE") {
-		if old, ok := repo.ImageTags[ref]; ok && old != im.Digest {
+		if _, ok := repo.ImageTags[ref]; ok {
 			regError(w, http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", ref, name))
 			return
 		}

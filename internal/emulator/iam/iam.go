@@ -1,6 +1,8 @@
 // Package iam emulates the IAM and STS calls the provider makes, over the
 // awsQuery protocol the aws-sdk-go-v2 iam and sts clients speak: form-encoded
-// requests, XML responses.
+// requests, XML responses. STS's AssumeRole and AssumeRoleWithWebIdentity
+// evaluate the role's trust policy (trust.go) and issue role sessions that
+// later requests are recognized by (sts.go, Caller).
 //
 // IAM and STS each declare one awsproto table (newIAMAPI, newSTSAPI): a row
 // per Action, a handler whose input type names the form parameters
@@ -62,11 +64,15 @@ type Service struct {
 
 	mu    sync.Mutex
 	roles map[string]*Role // by name; IAM role names are unique case-insensitively, keyed lower-case
+	// sessions are the role sessions STS issued, by access key id; in
+	// memory only (sts.go).
+	sessions map[string]*session
+	clock    func() time.Time
 }
 
 // New returns a service, loading roles from opts.DataDir when it has any.
 func New(opts Options) (*Service, error) {
-	s := &Service{roles: map[string]*Role{}}
+	s := &Service{roles: map[string]*Role{}, sessions: map[string]*session{}}
 	s.iamAPI, s.stsAPI = s.newIAMAPI(), s.newSTSAPI()
 	if opts.DataDir == "" {
 		return s, nil
@@ -85,11 +91,12 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
-// Reset drops every role.
+// Reset drops every role and role session.
 func (s *Service) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.roles = map[string]*Role{}
+	s.sessions = map[string]*session{}
 	_ = s.saveLocked()
 }
 
@@ -242,6 +249,8 @@ func (s *Service) newSTSAPI() *awsproto.API {
 		XMLNamespace: "https://sts.amazonaws.com/doc/2011-06-15/",
 		Operations: []awsproto.Operation{
 			{Name: "GetCallerIdentity", Handler: awsproto.Handle(s.getCallerIdentity)},
+			{Name: "AssumeRole", Handler: awsproto.Handle(s.assumeRole)},
+			{Name: "AssumeRoleWithWebIdentity", Handler: awsproto.Handle(s.assumeRoleWithWebIdentity)},
 		},
 		Unknown:  invalidAction("2011-06-15"),
 		Throttle: throttling(),
@@ -289,14 +298,6 @@ type callerIdentity struct {
 	Account string `xml:"Account"`
 	Arn     string `xml:"Arn"`
 	UserID  string `xml:"UserId"`
-}
-
-func (s *Service) getCallerIdentity(*awsproto.Call, *struct{}) (any, error) {
-	return callerIdentity{
-		Account: awsproto.AccountID,
-		Arn:     "arn:aws:iam::" + awsproto.AccountID + ":root",
-		UserID:  awsproto.AccountID,
-	}, nil
 }
 
 var (

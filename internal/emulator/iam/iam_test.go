@@ -27,7 +27,8 @@ const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Pri
 func serve(t *testing.T, svc *iam.Service) aws.Config {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, s := awsproto.Scope(r); s == "sts" {
+		// Unsigned STS calls (AssumeRoleWithWebIdentity) go by their Action.
+		if _, s := awsproto.Scope(r); s == "sts" || (s == "" && strings.HasPrefix(r.FormValue("Action"), "AssumeRole")) {
 			svc.ServeSTS(w, r)
 			return
 		}

@@ -62,6 +62,15 @@ type function struct {
 	LastModified     time.Time         `json:"lastModified"`
 	RevisionID       string            `json:"revisionId"`
 
+	VPC            *vpcConfig `json:"vpc,omitempty"`
+	Tracing        string     `json:"tracing,omitempty"`
+	LogFormat      string     `json:"logFormat,omitempty"`
+	AppLogLevel    string     `json:"appLogLevel,omitempty"`
+	SystemLogLevel string     `json:"systemLogLevel,omitempty"`
+	LogGroup       string     `json:"logGroup,omitempty"`
+	KMSKeyArn      string     `json:"kmsKeyArn,omitempty"`
+	Reserved       *int       `json:"reservedConcurrency,omitempty"`
+
 	State                      string `json:"state"`
 	StateReason                string `json:"stateReason,omitempty"`
 	StateReasonCode            string `json:"stateReasonCode,omitempty"`
@@ -129,6 +138,8 @@ type functionConfiguration struct {
 	EphemeralStorage           map[string]int       `json:"EphemeralStorage"`
 	SnapStart                  map[string]string    `json:"SnapStart"`
 	LoggingConfig              map[string]string    `json:"LoggingConfig"`
+	VpcConfig                  *vpcConfigResponse   `json:"VpcConfig,omitempty"`
+	KMSKeyArn                  string               `json:"KMSKeyArn,omitempty"`
 }
 
 type environmentResponse struct {
@@ -150,7 +161,6 @@ func (s *Service) configuration(f *function) functionConfiguration {
 		LastModified:               f.LastModified.UTC().Format(lastModifiedLayout),
 		CodeSha256:                 f.CodeSha256,
 		Version:                    latest,
-		TracingConfig:              map[string]string{"Mode": "PassThrough"},
 		RevisionId:                 f.RevisionID,
 		State:                      f.State,
 		StateReason:                f.StateReason,
@@ -162,8 +172,8 @@ func (s *Service) configuration(f *function) functionConfiguration {
 		Architectures:              f.Architectures,
 		EphemeralStorage:           map[string]int{"Size": f.EphemeralStorage},
 		SnapStart:                  map[string]string{"ApplyOn": "None", "OptimizationStatus": "Off"},
-		LoggingConfig:              map[string]string{"LogFormat": "Text", "LogGroup": "/aws/lambda/" + f.Name},
 	}
+	f.settingsResponse(&c)
 	if len(f.Environment) > 0 {
 		c.Environment = &environmentResponse{Variables: f.Environment}
 	}

@@ -45,6 +45,10 @@ type createInput struct {
 	Runtime          *string           `json:"Runtime"`
 	Layers           []string          `json:"Layers"`
 	Publish          bool              `json:"Publish"`
+	VpcConfig        *vpcConfig        `json:"VpcConfig"`
+	TracingConfig    *tracingConfig    `json:"TracingConfig"`
+	LoggingConfig    *loggingConfig    `json:"LoggingConfig"`
+	KMSKeyArn        *string           `json:"KMSKeyArn"`
 }
 
 func (s *Service) createFunction(_ *awsproto.Call, in *createInput) (any, error) {
@@ -77,11 +81,15 @@ func (s *Service) createFunction(_ *awsproto.Call, in *createInput) (any, error)
 		env = in.Environment.Variables
 	}
 	envErr := envErrors(&v, env)
+	setErr := checkSettings(&v, in.VpcConfig, in.TracingConfig, in.LoggingConfig, in.KMSKeyArn)
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if envErr != nil {
 		return nil, envErr
+	}
+	if setErr != nil {
+		return nil, setErr
 	}
 	if in.PackageType == nil || *in.PackageType != "Image" {
 		return nil, invalidParam("The emulator runs container images only: Zip deployment packages are not emulated. Set PackageType to Image and Code.ImageUri to an image in the emulated ECR.")
@@ -150,6 +158,7 @@ func (s *Service) createFunction(_ *awsproto.Call, in *createInput) (any, error)
 	if in.Architectures != nil {
 		f.Architectures = in.Architectures
 	}
+	applySettings(f, in.VpcConfig, in.TracingConfig, in.LoggingConfig, in.KMSKeyArn)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,10 +277,14 @@ func (s *Service) getFunction(_ *awsproto.Call, in *functionInput) (any, error) 
 		Configuration functionConfiguration `json:"Configuration"`
 		Code          functionCode          `json:"Code"`
 		Tags          map[string]string     `json:"Tags,omitempty"`
+		Concurrency   map[string]int        `json:"Concurrency,omitempty"`
 	}{
 		Configuration: s.configuration(f),
 		Code:          functionCode{"ECR", f.ImageURI, f.ResolvedImageURI},
 		Tags:          copyMap(f.Tags),
+	}
+	if f.Reserved != nil {
+		out.Concurrency = map[string]int{"ReservedConcurrentExecutions": *f.Reserved}
 	}
 	s.mu.Unlock()
 	return out, nil
@@ -500,6 +513,10 @@ type updateConfigInput struct {
 	Runtime          *string           `json:"Runtime"`
 	Layers           []string          `json:"Layers"`
 	RevisionId       *string           `json:"RevisionId"`
+	VpcConfig        *vpcConfig        `json:"VpcConfig"`
+	TracingConfig    *tracingConfig    `json:"TracingConfig"`
+	LoggingConfig    *loggingConfig    `json:"LoggingConfig"`
+	KMSKeyArn        *string           `json:"KMSKeyArn"`
 }
 
 func (s *Service) updateFunctionConfiguration(_ *awsproto.Call, in *updateConfigInput) (any, error) {
@@ -521,11 +538,15 @@ func (s *Service) updateFunctionConfiguration(_ *awsproto.Call, in *updateConfig
 	if in.Environment != nil {
 		envErr = envErrors(&v, in.Environment.Variables)
 	}
+	setErr := checkSettings(&v, in.VpcConfig, in.TracingConfig, in.LoggingConfig, in.KMSKeyArn)
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if envErr != nil {
 		return nil, envErr
+	}
+	if setErr != nil {
+		return nil, setErr
 	}
 	if in.Handler != nil || in.Runtime != nil || len(in.Layers) > 0 {
 		return nil, invalidParam("Please don't provide Handler, Runtime or Layers when the intended function PackageType is Image.")
@@ -574,6 +595,7 @@ func (s *Service) updateFunctionConfiguration(_ *awsproto.Call, in *updateConfig
 			f.ImageConfig = nil
 		}
 	}
+	applySettings(f, in.VpcConfig, in.TracingConfig, in.LoggingConfig, in.KMSKeyArn)
 	s.updated(f)
 	return s.configuration(f), nil
 }

@@ -171,8 +171,14 @@ func (s *Service) invokeSync(ctx context.Context, f *function, payload []byte, c
 		return nil, throttled()
 	}
 	defer func() { <-s.slots }()
+	release, e := s.acquireReserved(f)
+	if e != nil {
+		return nil, e
+	}
+	defer release()
 	s.mu.Lock()
 	s.invocations[f.Name]++
+	group := f.logGroup()
 	s.mu.Unlock()
 
 	ictx, cancel := context.WithCancel(ctx)
@@ -185,6 +191,7 @@ func (s *Service) invokeSync(ctx context.Context, f *function, payload []byte, c
 		s.opts.Logf("lambda: invoke %s: %v", f.Name, err)
 		return nil, serviceError("%s", err.Error())
 	}
+	s.writeLog(group, res.Log)
 	body, fnErr := res.Payload, res.FunctionError
 	if len(body) > maxResponse {
 		fnErr = "Unhandled"
@@ -242,13 +249,13 @@ func (s *Service) queueEvent(ctx context.Context, f *function, spec runner.Spec,
 	}
 	s.invocations[f.Name]++
 	s.async.Add(1)
-	go s.runAsync(ctx, spec, req)
+	go s.runAsync(ctx, spec, req, f.logGroup())
 	return nil
 }
 
 // runAsync runs an Event invocation. It waits for a free execution slot
 // rather than failing, as Lambda's event queue does.
-func (s *Service) runAsync(ctx context.Context, spec runner.Spec, req runner.Request) {
+func (s *Service) runAsync(ctx context.Context, spec runner.Spec, req runner.Request, group string) {
 	defer s.async.Done()
 	select {
 	case s.slots <- struct{}{}:
@@ -257,6 +264,9 @@ func (s *Service) runAsync(ctx context.Context, spec runner.Spec, req runner.Req
 	}
 	defer func() { <-s.slots }()
 	res, err := s.run.Invoke(ctx, spec, req)
+	if err == nil {
+		s.writeLog(group, res.Log)
+	}
 	switch {
 	case err != nil:
 		s.opts.Logf("lambda: async invoke %s (%s): %v", spec.Function, req.ID, err)

@@ -57,7 +57,10 @@ type Options struct {
 	// Endpoint is the URL functions reach the emulator at, set as their
 	// AWS_ENDPOINT_URL unless they set one.
 	Endpoint string
-	Logf     func(format string, args ...any)
+	// Logs receives each invocation's log, in the function's log group
+	// when that exists; nil drops logs.
+	Logs Logs
+	Logf func(format string, args ...any)
 }
 
 // accountConcurrency is the concurrent-execution quota of a new AWS account;
@@ -77,6 +80,7 @@ type Service struct {
 	mu          sync.Mutex
 	functions   map[string]*function
 	invocations map[string]int
+	running     map[string]int  // invocations in flight, for reserved concurrency
 	ctx         context.Context // cancelled by Reset and Close: ends async invocations
 	cancel      context.CancelFunc
 	closed      bool
@@ -106,6 +110,7 @@ func New(opts Options) (*Service, error) {
 		slots:       make(chan struct{}, accountConcurrency),
 		functions:   map[string]*function{},
 		invocations: map[string]int{},
+		running:     map[string]int{},
 	}
 	s.api = s.newAPI()
 	s.ctx, s.cancel = context.WithCancel(context.Background())

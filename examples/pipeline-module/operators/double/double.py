@@ -1,0 +1,2 @@
+def double(xs):
+    return [2 * x for x in xs]

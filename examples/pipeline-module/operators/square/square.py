@@ -1,0 +1,2 @@
+def square(xs):
+    return [x * x for x in xs]
