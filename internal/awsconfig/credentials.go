@@ -145,13 +145,13 @@ func checkSession(ctx context.Context, cfg aws.Config, s Settings) error {
 		return nil
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		attr, role := "assume_role", ""
+		attr, role, fix := "assume_role", "", "the role's trust policy and external_id"
 		if s.AssumeRole != nil {
 			role = s.AssumeRole.RoleARN
 		} else {
-			attr, role = "assume_role_with_web_identity", s.WebIdentity.resolved().RoleARN
+			attr, role, fix = "assume_role_with_web_identity", s.WebIdentity.resolved().RoleARN, "the role's trust policy and the token's issuer, audience and subject"
 		}
-		msg := fmt.Sprintf("cannot assume IAM role %s: %v; check role_arn, the role's trust policy, and external_id or the token's audience and subject", role, err)
+		msg := fmt.Sprintf("cannot assume IAM role %s: %v; check role_arn, %s", role, err, fix)
 		return &ConfigError{Attribute: attr, Message: redactToken(msg, s.WebIdentity)}
 	}
 	return nil

@@ -49,6 +49,11 @@ func Dockerfile(spec Spec) []byte {
 				fmt.Fprintf(&env, "%s=%s%s ", sec.Name, secretsDir, sec.Name)
 			}
 		}
+		if spec.SecretsVersion != "" {
+			// In the command, so that BuildKit's cache of this step (whose
+			// key has no secret values) is missed when the version moves.
+			fmt.Fprintf(&env, "AQUEDUCT_BUILD_SECRETS_VERSION=%s ", spec.SecretsVersion)
+		}
 		fmt.Fprintf(&b, "%sPIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 "+
 			"python3 -m pip install --no-cache-dir -r %s --target %s\n", env.String(), requirementsPath, TaskRoot)
 	}

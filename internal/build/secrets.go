@@ -34,7 +34,12 @@ var reservedSecretNames = map[string]bool{
 // secretsDir is where BuildKit mounts secrets by default.
 const secretsDir = "/run/secrets/"
 
+var secretsVersionRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
 func checkSecrets(s Spec) error {
+	if s.SecretsVersion != "" && !secretsVersionRE.MatchString(s.SecretsVersion) {
+		return fmt.Errorf("build_secrets_version %q must be 1 to 128 letters, digits and . _ : -", s.SecretsVersion)
+	}
 	if len(s.Secrets) == 0 {
 		return nil
 	}

@@ -51,6 +51,14 @@ func TestSecrets_hashCoversNamesAndVersionNotValuesOrSources(t *testing.T) {
 	if h, _ := Hash(bumped); h == base {
 		t.Error("bumping build_secrets_version did not change the hash")
 	}
+	if df := string(Dockerfile(bumped)); !strings.Contains(df, "AQUEDUCT_BUILD_SECRETS_VERSION=2 ") {
+		t.Errorf("the pip step does not name the secrets version, so BuildKit's cache would keep the old install:\n%s", df)
+	}
+	bad := spec
+	bad.SecretsVersion = "$(id)"
+	if err := bad.Validate(); err == nil {
+		t.Error("a build_secrets_version with shell characters was accepted")
+	}
 	renamed := spec
 	renamed.Secrets = []Secret{{Name: "PIP_EXTRA_INDEX_URL", Env: "AQ_TEST_INDEX"}, {Name: "NETRC", File: "/x"}}
 	if h, _ := Hash(renamed); h == base {

@@ -383,10 +383,10 @@ func TestUnknownOperationThroughTheSDK(t *testing.T) {
 			_, err := lambda.NewFromConfig(cfg).GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
 			return err
 		}, "UnknownOperationException", 404, "not emulated"},
-		{"ecr", "PutLifecyclePolicy", func() error {
-			_, err := ecr.NewFromConfig(cfg).PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String("r1"), LifecyclePolicyText: aws.String("{}")})
+		{"ecr", "DescribeRegistry", func() error {
+			_, err := ecr.NewFromConfig(cfg).DescribeRegistry(ctx, &ecr.DescribeRegistryInput{})
 			return err
-		}, "UnknownOperationException", 400, "The operation PutLifecyclePolicy is not supported by the emulated ECR"},
+		}, "UnknownOperationException", 400, "The operation DescribeRegistry is not supported by the emulated ECR"},
 		{"iam", "ListUsers", func() error {
 			_, err := awsiam.NewFromConfig(cfg).ListUsers(ctx, &awsiam.ListUsersInput{})
 			return err

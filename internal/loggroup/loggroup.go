@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +39,7 @@ type API interface {
 	DeleteRetentionPolicy(context.Context, *cwl.DeleteRetentionPolicyInput, ...func(*cwl.Options)) (*cwl.DeleteRetentionPolicyOutput, error)
 	ListTagsForResource(context.Context, *cwl.ListTagsForResourceInput, ...func(*cwl.Options)) (*cwl.ListTagsForResourceOutput, error)
 	TagResource(context.Context, *cwl.TagResourceInput, ...func(*cwl.Options)) (*cwl.TagResourceOutput, error)
+	UntagResource(context.Context, *cwl.UntagResourceInput, ...func(*cwl.Options)) (*cwl.UntagResourceOutput, error)
 }
 
 // RetentionDays are the values CloudWatch Logs accepts for a retention.
@@ -52,8 +55,10 @@ type Config struct {
 	Owner string
 	// RetentionDays is 0 for "never expire".
 	RetentionDays int64
-	// Tags are set on the group besides the owner tag.
-	Tags map[string]string
+	// Tags are set on the group besides the owner tag; other tags are
+	// removed, except AWS's own and those KeepTag keeps (ignore_tags).
+	Tags    map[string]string
+	KeepTag func(key string) bool
 }
 
 // Group is a log group as CloudWatch Logs reports it.
@@ -156,6 +161,22 @@ func Update(ctx context.Context, api API, g *Group, cfg Config) error {
 			g.Tags = map[string]string{}
 		}
 		maps.Copy(g.Tags, add)
+	}
+	var remove []string
+	for k := range g.Tags {
+		_, want := cfg.Tags[k]
+		if !want && k != naming.TagOwner && !strings.HasPrefix(k, "aws:") && (cfg.KeepTag == nil || !cfg.KeepTag(k)) {
+			remove = append(remove, k)
+		}
+	}
+	if len(remove) > 0 {
+		sort.Strings(remove)
+		if _, err := api.UntagResource(ctx, &cwl.UntagResourceInput{ResourceArn: aws.String(g.ARN), TagKeys: remove}); err != nil {
+			return fmt.Errorf("untagging log group %q: %w", g.Name, err)
+		}
+		for _, k := range remove {
+			delete(g.Tags, k)
+		}
 	}
 	return nil
 }

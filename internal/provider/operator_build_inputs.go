@@ -79,9 +79,9 @@ func buildInputAttributes() map[string]schema.Attribute {
 		},
 		"build_secrets_version": schema.StringAttribute{
 			Optional: true,
-			MarkdownDescription: "Any string, part of `source_hash`: change it to rebuild the image after a build secret's value changed (a new index, a package republished under the same version). " +
+			MarkdownDescription: "A version label (letters, digits, `.`, `_`, `:`, `-`), part of `source_hash` and of the pip step's build-cache key: change it to rebuild the image after a build secret's value changed (a new index, a package republished under the same version). " +
 				"Not secret; never put a secret here.",
-			Validators: []validator.String{stringvalidator.LengthBetween(1, 128)},
+			Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`), "must be 1 to 128 letters, digits and . _ : -")},
 		},
 	}
 }

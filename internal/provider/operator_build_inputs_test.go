@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,14 +105,23 @@ func wheel(t *testing.T, dir, version string, value int) string {
 
 // testPackageIndex serves a PEP 503 simple index of tinypkg 1.0 and 2.0 on
 // the Docker bridge's gateway, where build steps reach the host. With user
-// set, it answers only requests with those Basic credentials.
-func testPackageIndex(t *testing.T, docker client.APIClient, user, pass string) (host string) {
+// set, it answers only requests with user and one of passes.
+func testPackageIndex(t *testing.T, docker client.APIClient, user string, passes ...string) (host string) {
 	t.Helper()
 	nw, err := docker.NetworkInspect(context.Background(), "bridge", networkInspectOptions())
 	if err != nil || len(nw.IPAM.Config) == 0 {
 		t.Fatalf("docker bridge network: %v", err)
 	}
 	gw := nw.IPAM.Config[0].Gateway
+	if gw == "" { // dockerd leaves it out when it picked the default: the subnet's first address
+		_, subnet, err := net.ParseCIDR(nw.IPAM.Config[0].Subnet)
+		if err != nil {
+			t.Fatalf("docker bridge subnet %q: %v", nw.IPAM.Config[0].Subnet, err)
+		}
+		ip := subnet.IP.To4()
+		ip[3]++
+		gw = ip.String()
+	}
 	dir := t.TempDir()
 	w1, w2 := wheel(t, dir, "1.0", 1), wheel(t, dir, "2.0", 2)
 	ln, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
@@ -121,7 +131,7 @@ func testPackageIndex(t *testing.T, docker client.APIClient, user, pass string) 
 	files := http.FileServer(http.Dir(dir))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if user != "" {
-			if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+			if u, p, ok := r.BasicAuth(); !ok || u != user || !slices.Contains(passes, p) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 				http.Error(w, "unauthorized", http.StatusUnauthorized)
 				return
@@ -161,7 +171,7 @@ func testPipBaseImage(t *testing.T, docker client.APIClient) string {
 		t.Fatal(err)
 	}
 	name := filepath.Base(wheels[0])
-	dockerfile := fmt.Sprintf("FROM %s\nCOPY %s /tmp/%s\nRUN python3 /tmp/%s/pip install --no-index --no-cache-dir /tmp/%s && rm /tmp/%s\n",
+	dockerfile := fmt.Sprintf("FROM %s\nCOPY %s /tmp/%s\nRUN python3 /tmp/%s/pip install --break-system-packages --no-index --no-cache-dir /tmp/%s && rm /tmp/%s\n",
 		testLocalBaseImage, name, name, name, name, name)
 	var ctxTar bytes.Buffer
 	tw := tar.NewWriter(&ctxTar)
@@ -234,8 +244,8 @@ func TestAccOperator_requirementsFileAndBuildSecrets(t *testing.T) {
 	testAccPreCheck(t)
 	docker := testenv.Docker(t)
 	base := testPipBaseImage(t, docker)
-	const user, token = "ci-bot", "tok-3f9c2a7e5b1d"
-	host := testPackageIndex(t, docker, user, token)
+	const user, token, rotated = "ci-bot", "tok-3f9c2a7e5b1d", "tok-rotated-77c1e0"
+	host := testPackageIndex(t, docker, user, token, rotated)
 	ip, _, _ := net.SplitHostPort(host)
 	t.Setenv("AQ_TEST_PRIVATE_INDEX", fmt.Sprintf("http://%s:%s@%s/simple/", user, token, host))
 
@@ -265,7 +275,7 @@ data "aqueduct_invocation" "run" {
 `, hcl(src), hcl(base))
 	addr, ds := "aqueduct_operator.train", "data.aqueduct_invocation.run"
 	hash := statecheck.CompareValue(compare.ValuesDiffer())
-	leaks := noLeak{token, user + ":" + token}
+	leaks := noLeak{token, rotated}
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -306,7 +316,7 @@ data "aqueduct_invocation" "run" {
 			{
 				// A changed secret value is invisible to the plan; the version rebuilds.
 				PreConfig: func() {
-					t.Setenv("AQ_TEST_PRIVATE_INDEX", fmt.Sprintf("http://%s:%s@%s/simple/", user, token, host)+"?v=2")
+					t.Setenv("AQ_TEST_PRIVATE_INDEX", fmt.Sprintf("http://%s:%s@%s/simple/", user, rotated, host))
 				},
 				Config:           cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
@@ -319,6 +329,7 @@ data "aqueduct_invocation" "run" {
 					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("image_uri")),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{hash.AddStateValue(addr, tfjsonpath.New("source_hash"))},
+				Check:             testAccCheckNoSecretAnywhere(t, addr, token, rotated),
 			},
 			{
 				ResourceName:            addr,

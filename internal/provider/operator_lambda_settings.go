@@ -310,15 +310,15 @@ func keepNullIfDefault(was types.String, got, def string) types.String {
 
 // logGroupConfig is what the operator's log group should be. tags are the
 // tags it carries besides the owner tag.
-func (m *lambdaSettingsModel) logGroupConfig(ctx context.Context, op ids.Operator, functionName string, tags map[string]string, diags *diag.Diagnostics) loggroup.Config {
-	return loggroup.Config{Name: loggroup.Name(functionName), Owner: naming.Owner(op), RetentionDays: m.retentionDays(ctx, diags), Tags: tags}
+func (m *lambdaSettingsModel) logGroupConfig(ctx context.Context, op ids.Operator, functionName string, tags map[string]string, keep func(string) bool, diags *diag.Diagnostics) loggroup.Config {
+	return loggroup.Config{Name: loggroup.Name(functionName), Owner: naming.Owner(op), RetentionDays: m.retentionDays(ctx, diags), Tags: tags, KeepTag: keep}
 }
 
 // ensureLogGroup creates or adopts the operator's log group and applies
 // its retention. A group someone else made is used as it is, with a
 // warning: it is never changed or deleted.
 func (r *operatorResource) ensureLogGroup(ctx context.Context, region string, op ids.Operator, m *operatorModel, tags map[string]string, diags *diag.Diagnostics) {
-	cfg := m.logGroupConfig(ctx, op, m.FunctionName.ValueString(), tags, diags)
+	cfg := m.logGroupConfig(ctx, op, m.FunctionName.ValueString(), tags, r.data.Tags.Ignored, diags)
 	_, err := loggroup.Ensure(ctx, r.data.AWS.ForRegion(region).Logs, cfg)
 	switch {
 	case errors.Is(err, loggroup.ErrNotOurs):

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -124,7 +125,9 @@ func maxRetriesValidators() []validator.Int64 {
 
 func sessionAttributes(roleRequired bool) map[string]schema.Attribute {
 	roleDesc := "ARN of the IAM role to assume, e.g. `arn:aws:iam::123456789012:role/deployer`."
-	if !roleRequired {
+	if roleRequired {
+		roleDesc += " Required in the block."
+	} else {
 		roleDesc += " Defaults to `AWS_ROLE_ARN`."
 	}
 	policyARNs := schema.SetAttribute{
@@ -137,9 +140,11 @@ func sessionAttributes(roleRequired bool) map[string]schema.Attribute {
 		},
 	}
 	return map[string]schema.Attribute{
+		// Optional in the schema: a required attribute of a single nested
+		// block is required even when the block is absent. The block's
+		// validator requires it when the block is present.
 		"role_arn": schema.StringAttribute{
-			Required:            roleRequired,
-			Optional:            !roleRequired,
+			Optional:            true,
 			MarkdownDescription: roleDesc,
 			Validators:          []validator.String{validators.ARN("iam", "role")},
 		},
@@ -222,6 +227,7 @@ func connectionBlocks() map[string]schema.Block {
 			MarkdownDescription: "Assume an IAM role with the credentials found otherwise (static keys, profile, environment, or `assume_role_with_web_identity`); " +
 				"every AWS call then uses the role session. The role must trust the caller, and its trust policy's `sts:ExternalId` condition must match `external_id` when it has one.",
 			Attributes: assume,
+			Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRelative().AtName("role_arn"))},
 		},
 		"assume_role_with_web_identity": schema.SingleNestedBlock{
 			MarkdownDescription: "Exchange an OIDC token (GitHub Actions, GitLab CI, Kubernetes service accounts) for a role session with `sts:AssumeRoleWithWebIdentity`. " +

@@ -20,6 +20,7 @@ import (
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -122,6 +123,19 @@ provider "aqueduct" {
 				},
 				Check: testCheckCalledAs("arn:aws:sts::000000000000:assumed-role/"+roleName+"/tf-acc", "sts", "ecr", "s3", "iam"),
 			},
+			{
+				// Import reads the engine back through the role session too.
+				ResourceName:      "aqueduct_lambda_resource.test",
+				ImportState:       true,
+				ImportStateVerify: true,
+			},
+			{
+				// A longer session of the same role changes nothing.
+				Config: strings.Replace(config(ext), `"30m"`, `"2h"`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
 		},
 	})
 }
@@ -148,7 +162,7 @@ func TestAccProvider_assumeRoleWithWebIdentity(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:      config(fmt.Sprintf("role_arn = %s\nweb_identity_token_file = %s", hcl(roleARN), hcl(wrongAud))),
-				ExpectError: regexp.MustCompile(`(?s)cannot assume IAM role\s+` + regexp.QuoteMeta(roleARN) + `.*AccessDenied.*Not authorized to perform\s+sts:AssumeRoleWithWebIdentity`),
+				ExpectError: regexp.MustCompile(`(?s)cannot assume IAM role\s+` + regexp.QuoteMeta(roleARN) + `.*AccessDenied:\s+Not\s+authorized\s+to\s+perform\s+sts:AssumeRoleWithWebIdentity.*audience`),
 			},
 			{
 				Config: config(fmt.Sprintf("role_arn = %s\nsession_name = \"gha\"\nweb_identity_token_file = %s\nduration = \"1h\"", hcl(roleARN), hcl(good))),
@@ -166,7 +180,8 @@ func TestAccProvider_assumeRoleWithWebIdentity(t *testing.T) {
 					t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", good)
 				},
 				Config: config(""),
-				Check:  testCheckCalledAs("arn:aws:sts::000000000000:assumed-role/"+roleName+"/from-env", "ecr", "s3"),
+				// Nothing changes: the refresh's reads are the session's.
+				Check: testCheckCalledAs("arn:aws:sts::000000000000:assumed-role/"+roleName+"/from-env", "ecr", "iam"),
 			},
 		},
 	})
@@ -230,6 +245,7 @@ func TestAccProvider_badConnectionSettingsFailAtPlan(t *testing.T) {
 		{`assume_role_with_web_identity {` + "\n" + role + "\n" + `web_identity_token = "abcd"` + "\n" + `web_identity_token_file = "/tmp/t"
 }`, `cannot be specified when`},
 		{"allowed_account_ids = [\"000000000000\"]\nforbidden_account_ids = [\"111111111111\"]", `Attribute "(forbidden|allowed)_account_ids" cannot be specified when\s+"(allowed|forbidden)_account_ids" is specified`},
+		{`assume_role { session_name = "s1" }`, `assume_role.role_arn.* must be specified when "assume_role" is specified`},
 		{`allowed_account_ids = ["12345"]`, `must be a 12-digit AWS account ID, got: 12345`},
 		{`retry_mode = "fast"`, `retry_mode.*\n?.*value must be one of: \["standard" "adaptive"\], got: "fast"`},
 		{`max_retries = 0`, `max_retries.*\n?.*must be between 1 and 100, got: 0`},
@@ -276,7 +292,7 @@ func TestAccProvider_retriesOnThrottling(t *testing.T) {
 					}
 				},
 				Config:      "provider \"aqueduct\" {\n  max_retries = 3\n  retry_mode = \"standard\"\n  allowed_account_ids = [\"000000000000\"]\n}\n" + testAccLambdaResourceConfig(eng, execRole, bucket, ""),
-				ExpectError: regexp.MustCompile(`(?s)GetCallerIdentity.*exceeded maximum number of attempts, 3.*Throttling`),
+				ExpectError: regexp.MustCompile(`(?s)GetCallerIdentity.*exceeded\s+maximum\s+number\s+of\s+attempts,\s+3.*Throttling`),
 			},
 			{
 				PreConfig: func() {
@@ -349,7 +365,9 @@ provider "aqueduct" {
 }
 
 // custom_ca_bundle makes a TLS endpoint signed by a private CA trusted:
-// without it the same endpoint fails certificate verification.
+// without it the same endpoint fails certificate verification. S3 stays on
+// plain HTTP: over TLS the SDK uploads with aws-chunked encoding, which the
+// emulator's S3 does not decode.
 func TestAccProvider_customCABundle(t *testing.T) {
 	testAccPreCheck(t)
 	execRole, bucket := testFixtures(t)
@@ -371,14 +389,14 @@ provider "aqueduct" {
   endpoints {
     lambda    = %[2]s
     ecr       = %[2]s
-    s3        = %[2]s
+    s3        = %[3]s
     iam       = %[2]s
     sts       = %[2]s
     sfn       = %[2]s
     scheduler = %[2]s
   }
 }
-`, extra, hcl(srv.URL)) + testAccLambdaResourceConfig(eng, execRole, bucket, "")
+`, extra, hcl(srv.URL), hcl(testEmulator.URL())) + testAccLambdaResourceConfig(eng, execRole, bucket, "")
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -408,6 +426,11 @@ func TestAccProvider_secretsNeverInOutputOrLogs(t *testing.T) {
 	_, roleARN := testRole(t, testOIDCTrust())
 	eng := testName("eng")
 	cfg := fmt.Sprintf(`
+terraform {
+  required_providers {
+    aqueduct = { source = "aqueduct/aqueduct" }
+  }
+}
 variable "token" {
   type      = string
   sensitive = true
@@ -423,15 +446,15 @@ provider "aqueduct" {
 	logPath := filepath.Join(t.TempDir(), "trace.log")
 	good, wrong := testOIDCToken("sts.amazonaws.com"), testOIDCToken("someone-else")
 	w.Env = append(w.Env, "TF_LOG=trace", "TF_LOG_PATH="+logPath, "TF_VAR_token="+good)
-	out := w.Must("apply", "-auto-approve", "-input=false")
+	out := w.Must("apply", "-auto-approve", "-input=false", "-no-color")
 	failEnv := append(append([]string(nil), w.Env...), "TF_VAR_token="+wrong)
 	w.Env, failEnv = failEnv, w.Env
-	failed, code := w.Run("plan", "-input=false", "-refresh=true")
+	failed, code := w.Run("plan", "-input=false", "-no-color")
 	w.Env = failEnv
 	if code == 0 || !strings.Contains(failed, "AccessDenied") {
 		t.Errorf("plan with a token of the wrong audience: exit %d\n%s", code, failed)
 	}
-	out += failed + w.Must("destroy", "-auto-approve", "-input=false")
+	out += failed + w.Must("destroy", "-auto-approve", "-input=false", "-no-color")
 
 	logText, err := os.ReadFile(logPath)
 	if err != nil || len(logText) == 0 {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -96,9 +97,10 @@ data "aqueduct_invocation" "run" {
 `, hcl(eng), hcl(role), hcl(orch), hcl(bucket), hcl(wf), hcl(src), defaults, hcl(testLocalBaseImage))
 }
 
-// testAWSTags reads the tags of the function, the repository and the runs
-// state machine of the tags test back from the emulator.
-func testAWSTags(t *testing.T, eng, wf string) (fn, repo, machine map[string]string) {
+// testAWSTags reads the tags of the function, its log group, the
+// repository and the runs state machine of the tags test back from the
+// emulator.
+func testAWSTags(t *testing.T, eng, wf string) (fn, logGroup, repo, machine map[string]string) {
 	t.Helper()
 	ctx, c := context.Background(), testClients(t)
 	f, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(testFunctionName(eng, wf, "a"))})
@@ -133,7 +135,13 @@ func testAWSTags(t *testing.T, eng, wf string) (fn, repo, machine map[string]str
 	for _, tag := range st.Tags {
 		machine[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 	}
-	return fnTags.Tags, repo, machine
+	lg, err := c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
+		ResourceArn: aws.String("arn:aws:logs:us-east-1:" + testAccount + ":log-group:/aws/lambda/" + testFunctionName(eng, wf, "a")),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fnTags.Tags, lg.Tags, repo, machine
 }
 
 // testHas checks that got holds want, and names what AWS holds otherwise.
@@ -177,9 +185,21 @@ func TestAccTags_defaultTagsReachEveryObject(t *testing.T) {
 		}
 		return statecheck.ExpectKnownValue(addr, tfjsonpath.New("tags_all"), knownvalue.MapExact(want))
 	}
-	awsHas := func(fnWant, repoWant, machineWant map[string]string) resource.TestCheckFunc {
+	awsHas := func(fnWant, repoWant, machineWant map[string]string, gone ...string) resource.TestCheckFunc {
 		return func(*terraform.State) error {
-			fn, r, m := testAWSTags(t, eng, wf)
+			fn, lg, r, m := testAWSTags(t, eng, wf)
+			for _, k := range gone {
+				for what, tags := range map[string]map[string]string{"function": fn, "log group": lg, "repository": r, "state machine": m} {
+					if _, ok := tags[k]; ok {
+						return fmt.Errorf("%s: tag %q was removed from default_tags but stays: %v", what, k, tags)
+					}
+				}
+			}
+			if repoWant != nil { // the steps that change tags through Terraform
+				if err := testHas("log group", lg, fnWant); err != nil {
+					return err
+				}
+			}
 			if fn["aqueduct:owner"] == "" || r["aqueduct:engine"] != eng || m["aqueduct:kind"] != "runs" {
 				return fmt.Errorf("the provider's own tags are gone: function %v, repository %v, machine %v", fn, r, m)
 			}
@@ -205,17 +225,17 @@ func TestAccTags_defaultTagsReachEveryObject(t *testing.T) {
 		CheckDestroy:             testAccCheckPipelineGone(t, eng, bucket),
 		Steps: []resource.TestStep{
 			{
-				Config: cfg(`cost-center = "ml", env = "dev"`),
+				Config: cfg(`cost-center = "ml", env = "dev", temp = "1"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					// Known at plan time: the defaults merged under the resource's own.
 					plancheck.ExpectKnownValue(op, tfjsonpath.New("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
-						"cost-center": knownvalue.StringExact("ml"), "env": knownvalue.StringExact("prod"),
+						"cost-center": knownvalue.StringExact("ml"), "env": knownvalue.StringExact("prod"), "temp": knownvalue.StringExact("1"),
 					})),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					tagsAll(op, map[string]string{"cost-center": "ml", "env": "prod"}),
-					tagsAll(repo, map[string]string{"cost-center": "ml", "env": "dev", "repo": "images"}),
-					tagsAll(flow, map[string]string{"cost-center": "ml", "env": "dev", "pipeline": "iris"}),
+					tagsAll(op, map[string]string{"cost-center": "ml", "env": "prod", "temp": "1"}),
+					tagsAll(repo, map[string]string{"cost-center": "ml", "env": "dev", "repo": "images", "temp": "1"}),
+					tagsAll(flow, map[string]string{"cost-center": "ml", "env": "dev", "pipeline": "iris", "temp": "1"}),
 					statecheck.ExpectKnownValue("data.aqueduct_invocation.run", tfjsonpath.New("status"), knownvalue.StringExact("succeeded")),
 				},
 				Check: awsHas(
@@ -224,17 +244,18 @@ func TestAccTags_defaultTagsReachEveryObject(t *testing.T) {
 					map[string]string{"cost-center": "ml", "env": "dev", "pipeline": "iris"}),
 			},
 			{
-				Config:           cfg(`cost-center = "ml", env = "dev"`),
+				Config:           cfg(`cost-center = "ml", env = "dev", temp = "1"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
-				// A changed default tag is an in-place update of each object, never a replace.
+				// A changed default tag is an in-place update of each object, never a
+				// replace; a removed one leaves every object.
 				Config:           cfg(`cost-center = "ai", env = "dev"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: update(op, repo, flow)},
 				Check: awsHas(
 					map[string]string{"cost-center": "ai", "env": "prod"},
 					map[string]string{"cost-center": "ai", "repo": "images"},
-					map[string]string{"cost-center": "ai", "pipeline": "iris"}),
+					map[string]string{"cost-center": "ai", "pipeline": "iris"}, "temp"),
 			},
 			{
 				// Changed outside Terraform: a managed tag is drift, set back in

@@ -35,6 +35,7 @@ func (s *Service) newAPI() *awsproto.API {
 			{Name: "GetAuthorizationToken", Handler: awsproto.Handle(s.getAuthorizationToken)},
 			{Name: "PutImageTagMutability", Handler: awsproto.Handle(s.putImageTagMutability)},
 			{Name: "PutImageScanningConfiguration", Handler: awsproto.Handle(s.putImageScanningConfiguration)},
+			{Name: "PutImage", Handler: awsproto.Handle(s.putImage)},
 			{Name: "PutLifecyclePolicy", Handler: awsproto.Handle(s.putLifecyclePolicy)},
 			{Name: "GetLifecyclePolicy", Handler: awsproto.Handle(s.getLifecyclePolicy)},
 			{Name: "DeleteLifecyclePolicy", Handler: awsproto.Handle(s.deleteLifecyclePolicy)},

@@ -3,6 +3,7 @@ package ecr
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aqueduct/terraform-provider-aqueduct/internal/emulator/awsproto"
@@ -133,4 +134,91 @@ func (s *Service) deleteLifecyclePolicy(_ *awsproto.Call, in *lifecyclePolicyIn)
 	repo.LifecyclePolicy = ""
 	s.save()
 	return map[string]any{"registryId": awsproto.AccountID, "repositoryName": repo.Name, "lifecyclePolicyText": text}, nil
+}
+
+type putImageIn struct {
+	RepositoryName         string `json:"repositoryName"`
+	ImageManifest          string `json:"imageManifest"`
+	ImageManifestMediaType string `json:"imageManifestMediaType"`
+	ImageTag               string `json:"imageTag"`
+	ImageDigest            string `json:"imageDigest"`
+}
+
+// putImage is ECR's PutImage: the registry's manifest PUT, with ECR's
+// exceptions. An existing tag of an IMMUTABLE repository is refused even
+// for the same manifest (ImageTagAlreadyExistsException); re-putting the
+// same manifest under the same tag of a MUTABLE one is
+// ImageAlreadyExistsException.
+func (s *Service) putImage(_ *awsproto.Call, in *putImageIn) (any, error) {
+	if in.ImageManifest == "" {
+		return nil, errInvalid("Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Member must not be null'")
+	}
+	ref := in.ImageTag
+	if ref == "" {
+		ref = in.ImageDigest
+	}
+	if ref == "" {
+		return nil, errInvalid("Invalid parameter: an imageTag or an imageDigest is required")
+	}
+	s.mu.Lock()
+	repo, e := s.repoLocked(in.RepositoryName)
+	if e != nil {
+		s.mu.Unlock()
+		return nil, e
+	}
+	if in.ImageTag != "" {
+		if old, ok := repo.ImageTags[in.ImageTag]; ok {
+			im, _, _ := parseImage(manifestType(in.ImageManifestMediaType, []byte(in.ImageManifest)), []byte(in.ImageManifest))
+			immutable := strings.HasPrefix(repo.TagMutability, "IMMUTABLE")
+			s.mu.Unlock()
+			if immutable {
+				return nil, awsproto.Errorf(http.StatusBadRequest, "ImageTagAlreadyExistsException",
+					"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", in.ImageTag, repo.Name)
+			}
+			if im != nil && im.Digest == old {
+				return nil, awsproto.Errorf(http.StatusBadRequest, "ImageAlreadyExistsException",
+					"Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", old, in.ImageTag, repo.Name, awsproto.AccountID)
+			}
+			s.mu.Lock()
+		}
+	}
+	s.mu.Unlock()
+	req, _ := http.NewRequest(http.MethodPut, "/v2/"+in.RepositoryName+"/manifests/"+ref, strings.NewReader(in.ImageManifest))
+	if in.ImageManifestMediaType != "" {
+		req.Header.Set("Content-Type", in.ImageManifestMediaType)
+	}
+	rec := &recorder{header: http.Header{}}
+	s.putManifest(rec, req, in.RepositoryName, ref)
+	if rec.status != http.StatusCreated {
+		var body struct {
+			Errors []struct{ Code, Message string } `json:"errors"`
+		}
+		_ = json.Unmarshal(rec.body.Bytes(), &body)
+		code, msg := "", rec.body.String()
+		if len(body.Errors) > 0 {
+			code, msg = body.Errors[0].Code, body.Errors[0].Message
+		}
+		switch code {
+		case "TAG_INVALID":
+			if strings.Contains(msg, "immutable") {
+				return nil, awsproto.Errorf(http.StatusBadRequest, "ImageTagAlreadyExistsException", "%s", msg)
+			}
+			return nil, errInvalid("%s", msg)
+		case "MANIFEST_BLOB_UNKNOWN":
+			return nil, awsproto.Errorf(http.StatusBadRequest, "LayersNotFoundException", "%s", msg)
+		case "NAME_UNKNOWN":
+			return nil, errRepoNotFound(in.RepositoryName)
+		default:
+			return nil, errInvalid("%s", msg)
+		}
+	}
+	digest := rec.header.Get("Docker-Content-Digest")
+	id := map[string]string{"imageDigest": digest}
+	if in.ImageTag != "" {
+		id["imageTag"] = in.ImageTag
+	}
+	return map[string]any{"image": map[string]any{
+		"registryId": awsproto.AccountID, "repositoryName": in.RepositoryName, "imageId": id,
+		"imageManifest": in.ImageManifest, "imageManifestMediaType": in.ImageManifestMediaType,
+	}}, nil
 }

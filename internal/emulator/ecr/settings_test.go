@@ -117,3 +117,44 @@ func TestImmutableTags_samePutIsRefusedLikeECR(t *testing.T) {
 		t.Errorf("PUT by digest into an immutable repository: HTTP %d, want 201", resp2.StatusCode)
 	}
 }
+
+func TestPutImage_tagsAndImmutability(t *testing.T) {
+	s := startServer(t, "")
+	pw := s.password(t)
+	ctx := context.Background()
+	for name, mut := range map[string]ecrtypes.ImageTagMutability{"frozen3": ecrtypes.ImageTagMutabilityImmutable, "loose3": ecrtypes.ImageTagMutabilityMutable} {
+		if _, err := s.ecr.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(name), ImageTagMutability: mut}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img := pushRandom(t, s, "frozen3:v1", pw)
+	other := pushRandom(t, s, "frozen3:other", pw)
+	pushRandom(t, s, "loose3:v1", pw)
+	raw, _ := img.RawManifest()
+	mt, _ := img.MediaType()
+	put := func(repo, tag string, manifest []byte) error {
+		_, err := s.ecr.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String(repo), ImageTag: aws.String(tag),
+			ImageManifest: aws.String(string(manifest)), ImageManifestMediaType: aws.String(string(mt))})
+		return err
+	}
+	var exists *ecrtypes.ImageTagAlreadyExistsException
+	if err := put("frozen3", "v1", raw); !errors.As(err, &exists) {
+		t.Errorf("PutImage of the same manifest to an existing immutable tag: err = %v, want ImageTagAlreadyExistsException", err)
+	}
+	otherRaw, _ := other.RawManifest()
+	if err := put("frozen3", "v1", otherRaw); !errors.As(err, &exists) {
+		t.Errorf("PutImage of another manifest to an existing immutable tag: err = %v, want ImageTagAlreadyExistsException", err)
+	}
+	if err := put("frozen3", "v2", raw); err != nil {
+		t.Errorf("PutImage to a new tag: %v", err)
+	}
+	d, err := s.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("frozen3"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("v2")}}})
+	if err != nil || aws.ToString(d.ImageDetails[0].ImageDigest) != digestOf(t, img) {
+		t.Errorf("v2 after PutImage: %v, %v", d, err)
+	}
+	loose, _ := s.ecr.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: aws.String("loose3"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("v1")}}})
+	var same *ecrtypes.ImageAlreadyExistsException
+	if err := put("loose3", "v1", []byte(aws.ToString(loose.Images[0].ImageManifest))); !errors.As(err, &same) {
+		t.Errorf("PutImage of the same manifest and tag in a mutable repository: err = %v, want ImageAlreadyExistsException", err)
+	}
+}
