@@ -27,10 +27,15 @@ func TestGoreleaser_checkPasses(t *testing.T) {
 // SHA256SUMS with the registry manifest, and the GPG signature, made with a
 // throwaway key. The Registry takes exactly these names.
 func TestGoreleaser_snapshotIsWhatTheRegistryWants(t *testing.T) {
-	root := repoRoot(t)
-	goreleaser := tool(t, root, "goreleaser", "make tools-release")
-	gpg := tool(t, root, "gpg", "apt-get install gnupg")
-	git := tool(t, root, "git", "apt-get install git")
+	repo := repoRoot(t)
+	goreleaser := tool(t, repo, "goreleaser", "make tools-release")
+	gpg := tool(t, repo, "gpg", "apt-get install gnupg")
+	git := tool(t, repo, "git", "apt-get install git")
+
+	// A fresh clone of HEAD, as CI has: goreleaser reads the commit only
+	// where the repository has a remote (a worktree may have none).
+	root := filepath.Join(t.TempDir(), "clone")
+	run(t, repo, nil, git, "clone", "--quiet", repo, root)
 
 	dist := filepath.Join(t.TempDir(), "dist")
 	config := oneTargetConfig(t, root, dist)
