@@ -102,8 +102,8 @@ func plannedChanges(t *testing.T, w *clitest.Workspace, vars []string) map[strin
 
 func statuses(out map[string]any) map[string]any {
 	got := map[string]any{}
-	for name, r := range out["results"].(map[string]any) {
-		got[name] = r.(map[string]any)["status"]
+	for name, r := range out["results"].(map[string]any) { //nolint:forcetypeassert // terraform output of a known shape; a panic names the line
+		got[name] = r.(map[string]any)["status"] //nolint:forcetypeassert // terraform output of a known shape; a panic names the line
 	}
 	return got
 }
@@ -147,7 +147,7 @@ func TestPipelineModule_diamondRunsAndRerunsOnlyTheEditedOperator(t *testing.T) 
 	if out["total"] != 50.0 {
 		t.Errorf("total = %v, want 50", out["total"])
 	}
-	run := out["run"].(map[string]any)
+	run := out["run"].(map[string]any) //nolint:forcetypeassert // terraform output of a known shape; a panic names the line
 	if run["status"] != "succeeded" || run["invoked"] != 4.0 || run["executor"] != "local" {
 		t.Errorf("run = %v, want succeeded, 4 invoked, local", run)
 	}
@@ -160,9 +160,9 @@ func TestPipelineModule_diamondRunsAndRerunsOnlyTheEditedOperator(t *testing.T) 
 	// operator or of the module's defaults; the engine's repository has
 	// the module's tags.
 	lc := lambda.NewFromConfig(cfg)
-	ops := out["operators"].(map[string]any)
+	ops := out["operators"].(map[string]any) //nolint:forcetypeassert // terraform output of a known shape; a panic names the line
 	for name, mb := range map[string]int32{"load": 256, "double": 256, "square": 512, "combine": 256} {
-		fn := ops[name].(map[string]any)["function_name"].(string)
+		fn := ops[name].(map[string]any)["function_name"].(string) //nolint:forcetypeassert // terraform output of a known shape; a panic names the line
 		got, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)})
 		if err != nil {
 			t.Fatalf("GetFunction %s (%s): %v", fn, name, err)
@@ -209,7 +209,7 @@ func TestPipelineModule_diamondRunsAndRerunsOnlyTheEditedOperator(t *testing.T) 
 	if out["total"] != 51.0 {
 		t.Errorf("total after the edit = %v, want 51", out["total"])
 	}
-	if n := out["run"].(map[string]any)["invoked"]; n != 1.0 {
+	if n := out["run"].(map[string]any)["invoked"]; n != 1.0 { //nolint:forcetypeassert // terraform output of a known shape; a panic names the line
 		t.Errorf("the run after editing combine invoked %v operators, want 1", n)
 	}
 	wantStatus := map[string]any{"load": "cached", "double": "cached", "square": "cached", "combine": "succeeded"}
@@ -221,7 +221,7 @@ func TestPipelineModule_diamondRunsAndRerunsOnlyTheEditedOperator(t *testing.T) 
 	w.Must(append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...)
 	destroyed = true
 	for name, op := range ops {
-		fn := op.(map[string]any)["function_name"].(string)
+		fn := op.(map[string]any)["function_name"].(string) //nolint:forcetypeassert // terraform output of a known shape; a panic names the line
 		var gone *lambdatypes.ResourceNotFoundException
 		if _, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)}); !errors.As(err, &gone) {
 			t.Errorf("after destroy, GetFunction %s (%s) = %v, want not found", fn, name, err)

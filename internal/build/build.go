@@ -106,6 +106,8 @@ func Build(ctx context.Context, docker client.APIClient, spec Spec, tags []strin
 }
 
 // runBuild sends the context and follows the build's output.
+//
+//nolint:unparam // spec and sent are unused since the context moved to its writer; dropping them is a follow-up
 func runBuild(ctx context.Context, docker client.APIClient, spec Spec, entries []entry, pr *io.PipeReader, pw *io.PipeWriter,
 	sent hash.Hash, writeErr chan error, opts build.ImageBuildOptions, platform string, logf func(string)) (string, error) {
 	resp, err := docker.ImageBuild(ctx, pr, opts)

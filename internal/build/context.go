@@ -276,7 +276,7 @@ func writeContext(spec Spec, entries []entry, h hash.Hash, tw *tar.Writer) error
 	platform, _ := Platform(spec.Architecture)
 	fmt.Fprintf(h, "%s\nbase %q\nplatform %q\npython %q\n", hashVersion, spec.BaseImage, platform, spec.PythonVersion)
 	// Only when set, so that the hashes of operators without secrets stay.
-	io.WriteString(h, secretsHeader(spec))
+	_, _ = io.WriteString(h, secretsHeader(spec)) // a hash.Hash never fails a write
 
 	buf := make([]byte, 256<<10)
 	for _, e := range entries {

@@ -32,17 +32,17 @@ func CheckRequirementsFile(sourceDir, rel string) (string, error) {
 		return "", fmt.Errorf("operator source directory: %w", err)
 	}
 	host := filepath.Join(root, clean)
-	real, err := filepath.EvalSymlinks(host)
+	resolved, err := filepath.EvalSymlinks(host)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("requirements_file %q does not exist in the operator's source %q", rel, sourceDir)
 	}
 	if err != nil {
 		return "", fmt.Errorf("requirements_file %q: %w", rel, err)
 	}
-	if r, err := filepath.Rel(root, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("requirements_file %q is a symbolic link to %s, outside the operator's source %q; it must resolve to a file inside it", rel, real, sourceDir)
+	if r, err := filepath.Rel(root, resolved); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("requirements_file %q is a symbolic link to %s, outside the operator's source %q; it must resolve to a file inside it", rel, resolved, sourceDir)
 	}
-	fi, err := os.Stat(real)
+	fi, err := os.Stat(resolved)
 	if err != nil {
 		return "", fmt.Errorf("requirements_file %q: %w", rel, err)
 	}
@@ -52,7 +52,7 @@ func CheckRequirementsFile(sourceDir, rel string) (string, error) {
 	if fi.Size() > maxRequirementsFile {
 		return "", fmt.Errorf("requirements_file %q is %d bytes; at most %d are accepted", rel, fi.Size(), maxRequirementsFile)
 	}
-	return real, nil
+	return resolved, nil
 }
 
 // readRequirementsFile is the requirements file's content for the context.

@@ -138,6 +138,8 @@ func manifestSecrets(in []build.Secret) []artifacts.BuildSecret {
 }
 
 // setFromManifest reads the build inputs back on Read and import.
+//
+//nolint:unparam // ctx is kept for the framework calls Read may need
 func (m *operatorBuildInputs) setFromManifest(ctx context.Context, mf *artifacts.OperatorManifest, diags *diag.Diagnostics) {
 	m.RequirementsFile = optionalString(mf.RequirementsFile, m.RequirementsFile)
 	m.BuildSecretsVersion = optionalString(mf.BuildSecretsVersion, m.BuildSecretsVersion)

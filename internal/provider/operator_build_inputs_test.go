@@ -87,13 +87,13 @@ func wheel(t *testing.T, dir, version string, value int) string {
 	var record strings.Builder
 	for _, n := range []string{"tinypkg/__init__.py", info + "METADATA", info + "WHEEL"} {
 		w, _ := z.Create(n)
-		io.WriteString(w, files[n])
+		_, _ = io.WriteString(w, files[n])
 		sum := sha256.Sum256([]byte(files[n]))
 		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", n, base64.RawURLEncoding.EncodeToString(sum[:]), len(files[n]))
 	}
 	record.WriteString(info + "RECORD,,\n")
 	w, _ := z.Create(info + "RECORD")
-	io.WriteString(w, record.String())
+	_, _ = io.WriteString(w, record.String())
 	if err := z.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,13 +146,15 @@ func testPackageIndex(t *testing.T, docker client.APIClient, user string, passes
 			http.StripPrefix("/files/", files).ServeHTTP(w, r)
 		}
 	})}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
 
 // testPipBaseImage is the local base image plus pip, installed from the
 // host's pip wheel (the base images have none and there is no PyPI here).
+//
+//nolint:unparam // returns the tag so that callers do not repeat it
 func testPipBaseImage(t *testing.T, docker client.APIClient) string {
 	t.Helper()
 	const ref = "aqueduct-test/python-pip:3.11"
@@ -174,8 +176,12 @@ func testPipBaseImage(t *testing.T, docker client.APIClient) string {
 	var ctxTar bytes.Buffer
 	tw := tar.NewWriter(&ctxTar)
 	for n, data := range map[string][]byte{"Dockerfile": []byte(dockerfile), name: whl} {
-		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(data))})
-		tw.Write(data)
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(data))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tw.Close()
 	resp, err := docker.ImageBuild(context.Background(), &ctxTar, build.ImageBuildOptions{Tags: []string{ref}, Remove: true, Version: build.BuilderV1})

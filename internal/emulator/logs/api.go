@@ -74,6 +74,7 @@ var (
 	streamNameRE      = regexp.MustCompile(`^` + streamNamePattern + `$`)
 )
 
+//nolint:unparam // field names the input member, as in the service's other checks
 func checkGroupName(v *awsproto.Validation, field string, name *string) {
 	if name == nil {
 		v.Add(nil, field, "Member must not be null")
@@ -170,7 +171,7 @@ func (s *Service) createLogGroup(_ *awsproto.Call, in *createGroupInput) (any, e
 		g.Class = *in.LogGroupClass
 	}
 	s.groups[g.Name] = g
-	s.saveLocked()
+	s.save()
 	return nil, nil
 }
 
@@ -190,7 +191,7 @@ func (s *Service) deleteLogGroup(_ *awsproto.Call, in *groupInput) (any, error) 
 		return nil, e
 	}
 	delete(s.groups, *in.LogGroupName)
-	s.saveLocked()
+	s.save()
 	return nil, nil
 }
 
@@ -302,7 +303,7 @@ func (s *Service) putRetentionPolicy(_ *awsproto.Call, in *retentionInput) (any,
 	}
 	d := *in.RetentionInDays
 	g.Retention = &d
-	s.saveLocked()
+	s.save()
 	return nil, nil
 }
 
@@ -319,7 +320,7 @@ func (s *Service) deleteRetentionPolicy(_ *awsproto.Call, in *groupInput) (any, 
 		return nil, e
 	}
 	g.Retention = nil
-	s.saveLocked()
+	s.save()
 	return nil, nil
 }
 
@@ -368,7 +369,7 @@ func (s *Service) tagResource(_ *awsproto.Call, in *tagInput) (any, error) {
 		return nil, e
 	}
 	g.Tags = merged
-	s.saveLocked()
+	s.save()
 	return nil, nil
 }
 
@@ -382,7 +383,7 @@ func (s *Service) untagResource(_ *awsproto.Call, in *tagInput) (any, error) {
 	for _, k := range in.TagKeys {
 		delete(g.Tags, k)
 	}
-	s.saveLocked()
+	s.save()
 	return nil, nil
 }
 
@@ -433,7 +434,7 @@ func (s *Service) createLogStream(_ *awsproto.Call, in *streamInput) (any, error
 		return nil, errExists("log stream")
 	}
 	g.Streams[*in.LogStreamName] = &stream{Name: *in.LogStreamName, Created: s.opts.Now().UnixMilli()}
-	s.saveLocked()
+	s.save()
 	return nil, nil
 }
 
@@ -479,7 +480,7 @@ func (s *Service) putLogEvents(_ *awsproto.Call, in *putEventsInput) (any, error
 	}
 	sort.SliceStable(st.Events, func(i, j int) bool { return st.Events[i].Timestamp < st.Events[j].Timestamp })
 	st.LastIngestion = now
-	s.saveLocked()
+	s.save()
 	return map[string]any{}, nil
 }
 

@@ -13,6 +13,7 @@ package logs
 
 import (
 	"fmt"
+	"log"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -104,7 +105,7 @@ func (s *Service) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.groups = map[string]*group{}
-	s.saveLocked()
+	s.save()
 }
 
 // Close writes the state a last time.
@@ -135,7 +136,7 @@ func (s *Service) Append(groupName, streamName string, lines []string) bool {
 		st.Events = append(st.Events, Event{Timestamp: now, Message: l, Ingestion: now})
 	}
 	st.LastIngestion = now
-	s.saveLocked()
+	s.save()
 	return true
 }
 
@@ -146,6 +147,14 @@ type persisted struct {
 func (s *Service) stateFile() string { return filepath.Join(s.opts.DataDir, "logs.json") }
 
 // saveLocked writes every group. Holds s.mu.
+// save persists after a mutation, with the lock held; a failure is logged,
+// since the mutation itself has happened (as ECR's emulator does).
+func (s *Service) save() {
+	if err := s.saveLocked(); err != nil {
+		log.Printf("logs: %v", err)
+	}
+}
+
 func (s *Service) saveLocked() error {
 	if s.opts.DataDir == "" {
 		return nil
