@@ -82,13 +82,9 @@ func TestGoreleaser_snapshotIsWhatTheRegistryWants(t *testing.T) {
 		t.Errorf("%s lists %d files, want the zip and the manifest: %v", sumsName, len(sums), sums)
 	}
 
-	// The detached signature exists and was made by the configured key.
-	// TODO: gpg --verify reports BAD on the snapshot's SHA256SUMS (goreleaser
-	// seems to rewrite the file after signing in snapshot mode); find out why.
-	packets := run(t, root, []string{"GNUPGHOME=" + gnupgHome}, gpg, "--batch", "--list-packets", filepath.Join(dist, sumsName+".sig"))
-	if !strings.Contains(packets, "signature packet") || !strings.Contains(packets, fingerprint[len(fingerprint)-16:]) {
-		t.Errorf("%s.sig is not a signature by key %s:\n%s", sumsName, fingerprint, packets)
-	}
+	// The detached signature verifies against SHA256SUMS as published.
+	run(t, root, []string{"GNUPGHOME=" + gnupgHome}, gpg, "--batch", "--verify",
+		filepath.Join(dist, sumsName+".sig"), filepath.Join(dist, sumsName))
 
 	// The zip holds terraform-provider-aqueduct_v<version>, which reports
 	// the version and commit goreleaser injected.
