@@ -20,23 +20,7 @@ import (
 
 // testAccWorkflowDefaults is an engine and a workflow with function_defaults.
 func testAccWorkflowDefaults(engine, role, bucket, workflow, defaults string) string {
-	return fmt.Sprintf(`
-resource "aqueduct_lambda_resource" "test" {
-  name     = %s
-  role_arn = %s
-  artifact_store {
-    s3_bucket = %s
-  }
-}
-
-resource "aqueduct_workflow" "test" {
-  name   = %s
-  engine = aqueduct_lambda_resource.test.id
-  function_defaults = {
-    %s
-  }
-}
-`, hcl(engine), hcl(role), hcl(bucket), hcl(workflow), defaults)
+	return testAccWorkflowConfig(engine, role, bucket, workflow, "function_defaults = {\n"+defaults+"\n}")
 }
 
 // Operators take the workflow's function_defaults for what they do not
