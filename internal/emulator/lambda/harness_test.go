@@ -55,7 +55,7 @@ type testImages struct {
 	v1, v2       string // tag references
 	digest1      string
 	digest2      string
-	manifestGets atomic.Int64 // authenticated manifest fetches by digest
+	manifestGets atomic.Int64 // authenticated manifest requests
 }
 
 var (
@@ -129,7 +129,9 @@ func buildImages(d *client.Client) (*testImages, error) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256:") {
+		// GET or HEAD: the engine may ask for the manifest either way, by
+		// digest or by the tag it resolved; only authenticated asks count.
+		if strings.Contains(r.URL.Path, "/manifests/") {
 			ti.manifestGets.Add(1)
 		}
 		reg.ServeHTTP(w, r)
